@@ -1,0 +1,58 @@
+# Two commands on a fresh machine: `make run` and `make test`.
+PYTHON ?= python3.11
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed
+
+.PHONY: run test test-python test-frontend test-e2e lint typecheck frontend bench-recsys bench-ws eval clean
+
+$(STAMP): pyproject.toml
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet --upgrade pip
+	# torch first and pinned: an unpinned torch pulls gigabytes of CUDA packages.
+	$(BIN)/pip install --quiet torch==2.13.0 || $(BIN)/pip install --quiet torch==2.13.0 --index-url https://download.pytorch.org/whl/cpu
+	$(BIN)/pip install --quiet -e '.[dev]'
+	touch $(STAMP)
+
+venv: $(STAMP)
+
+frontend/node_modules/.package-lock.json: frontend/package-lock.json
+	cd frontend && npm ci --no-audit --no-fund
+	touch $@
+
+frontend/dist/index.html: frontend/node_modules/.package-lock.json $(shell find frontend/src frontend/index.html -type f 2>/dev/null)
+	cd frontend && npm run build
+
+frontend:
+	@if [ -f frontend/package.json ] && command -v npm >/dev/null; then $(MAKE) frontend/dist/index.html; \
+	else echo "no npm or no frontend: serving the API only"; fi
+
+run: $(STAMP) frontend
+	$(BIN)/musicrec serve
+
+# The front end first: its build is what the browser tests in the Python suite load.
+test: test-frontend test-python
+
+test-python: $(STAMP)
+	$(BIN)/python -m pytest -q
+
+test-frontend:
+	@if [ -f frontend/package.json ] && command -v npm >/dev/null; then \
+		$(MAKE) frontend/node_modules/.package-lock.json && (cd frontend && npm test) && $(MAKE) frontend/dist/index.html; \
+	else echo "no npm: front-end tests skipped"; fi
+
+lint: $(STAMP)
+	$(BIN)/ruff check .
+	$(BIN)/mypy app realtime recsys config services
+
+bench-recsys: $(STAMP)
+	$(BIN)/python bench/bench_recsys.py
+
+bench-ws: $(STAMP)
+	$(BIN)/python bench/ws_load.py
+
+eval: $(STAMP)
+	$(BIN)/musicrec eval
+
+clean:
+	rm -rf $(VENV) frontend/node_modules frontend/dist

@@ -1,0 +1,1 @@
+"""The HTTP side: Quart app factory, routes per the contract, auth, errors, OpenAPI."""

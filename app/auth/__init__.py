@@ -1,0 +1,1 @@
+"""Accounts, server-side sessions in Redis, login rate limits."""

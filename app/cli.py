@@ -1,0 +1,145 @@
+"""The `musicrec` command: serve, migrate, services, import, index."""
+
+from __future__ import annotations
+
+import asyncio
+import sys
+from typing import Annotated
+
+import typer
+
+from config import Settings, SettingsError, load_settings
+
+cli = typer.Typer(help="musicrec: a real-time AI music recommender", no_args_is_help=True,
+                  pretty_exceptions_enable=False)
+services_cli = typer.Typer(help="Start, stop or inspect the embedded PostgreSQL and Redis.",
+                           no_args_is_help=True)
+cli.add_typer(services_cli, name="services")
+
+
+def _settings() -> Settings:
+    try:
+        return load_settings()
+    except SettingsError as exc:
+        typer.echo(f"configuration error: {exc}", err=True)
+        raise typer.Exit(2) from None
+
+
+@cli.command()
+def serve(
+    port: Annotated[int | None, typer.Option(help="port (default MUSICREC_PORT or 8080)")] = None,
+) -> None:
+    """Start the embedded parts that have no URL, then serve the app."""
+    from app.server import configure_logging, run_server, with_embedded
+    from services import ServiceError
+
+    settings = _settings()
+    if port is not None:
+        settings = settings.model_copy(update={"port": port})
+    configure_logging(settings.log_level)
+    try:
+        resolved, services = with_embedded(settings)
+    except ServiceError as exc:
+        typer.echo(f"could not start the embedded services: {exc}", err=True)
+        raise typer.Exit(1) from None
+    try:
+        asyncio.run(run_server(resolved))
+    except KeyboardInterrupt:
+        pass
+    finally:
+        if services is not None:
+            services.stop(only_started=True)  # type: ignore[attr-defined]
+
+
+@cli.command()
+def migrate() -> None:
+    """Apply the database migrations that are missing."""
+    from app.store.db import Database
+    from app.store.migrate import migrate as run_migrations
+
+    settings = _settings()
+
+    async def main() -> list[str]:
+        resolved, _services = _resolve_for_tool(settings)
+        assert resolved.database_url is not None
+        db = Database(resolved.database_url, resolved.db_schema)
+        await db.connect()
+        try:
+            return await run_migrations(db)
+        finally:
+            await db.close()
+
+    applied = asyncio.run(main())
+    typer.echo(f"applied: {', '.join(applied)}" if applied else "the schema is up to date")
+
+
+def _resolve_for_tool(settings: Settings) -> tuple[Settings, object | None]:
+    """Tools reuse embedded servers that run, and start (and leave running) those that do not."""
+    from app.server import with_embedded
+
+    return with_embedded(settings)
+
+
+@services_cli.command("start")
+def services_start() -> None:
+    """Start the embedded PostgreSQL and Redis in the background (they keep running)."""
+    from services import EmbeddedServices, ServiceError
+
+    settings = _settings()
+    services = EmbeddedServices(settings.data_dir, pg_port=settings.embedded_pg_port,
+                                redis_port=settings.embedded_redis_port)
+    try:
+        urls = services.start()
+    except ServiceError as exc:
+        typer.echo(f"could not start: {exc}", err=True)
+        raise typer.Exit(1) from None
+    for name, url in urls.items():
+        typer.echo(f"{name}: {url}")
+
+
+@services_cli.command("stop")
+def services_stop() -> None:
+    """Stop the embedded servers."""
+    from services import EmbeddedServices
+
+    settings = _settings()
+    EmbeddedServices(settings.data_dir, pg_port=settings.embedded_pg_port,
+                     redis_port=settings.embedded_redis_port).stop()
+    typer.echo("stopped")
+
+
+@services_cli.command("status")
+def services_status() -> None:
+    """Say which embedded servers run."""
+    from services import EmbeddedServices
+
+    settings = _settings()
+    statuses = EmbeddedServices(settings.data_dir, pg_port=settings.embedded_pg_port,
+                                redis_port=settings.embedded_redis_port).status()
+    for status in statuses:
+        state = f"running (pid {status.pid})" if status.running else "stopped"
+        typer.echo(f"{status.name}: {state} {status.url}")
+    if not all(s.running for s in statuses):
+        raise typer.Exit(3)
+
+
+def _add_catalog_commands() -> None:
+    from app.catalog_cli import import_cli, index_cli
+
+    cli.add_typer(import_cli, name="import")
+    cli.add_typer(index_cli, name="index")
+
+
+_add_catalog_commands()
+
+
+def main() -> None:
+    try:
+        cli()
+    except SettingsError as exc:  # raised lazily by a settings source
+        print(f"configuration error: {exc}", file=sys.stderr)
+        sys.exit(2)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,102 @@
+"""The app factory: settings in, a Quart app with every part wired out."""
+
+from __future__ import annotations
+
+import logging
+
+from quart import Quart
+from quart_auth import QuartAuth
+from quart_schema import QuartSchema
+from redis.asyncio import Redis
+
+from app import errors, request_log, security
+from app.auth.ratelimit import LoginLimiter
+from app.auth.sessions import SessionStore
+from app.auth.user import SessionUser
+from app.demo_loader import load_demo_if_empty, stop_demo_loader
+from app.engine_setup import start_engine, stop_engine
+from app.state import AppState
+from app.store.db import Database
+from app.store.migrate import migrate
+from config import Settings, load_settings
+
+log = logging.getLogger("musicrec.app")
+
+
+def create_app(settings: Settings | None = None) -> Quart:
+    settings = settings or load_settings()
+    if settings.database_url is None or settings.redis_url is None:
+        raise RuntimeError("database_url and redis_url must be resolved before create_app")
+
+    app = Quart(__name__, static_folder=None)
+    app.config.update(
+        SECRET_KEY=settings.resolved_secret_key(),
+        MAX_CONTENT_LENGTH=settings.max_body_bytes,
+        QUART_AUTH_COOKIE_SECURE=settings.cookie_secure,
+        QUART_AUTH_COOKIE_SAMESITE="Lax",
+        QUART_AUTH_COOKIE_NAME="musicrec_session",
+        QUART_AUTH_DURATION=settings.session_ttl_s,
+        QUART_AUTH_MODE="cookie",
+        JSON_SORT_KEYS=False,
+    )
+    QuartAuth(app, user_class=SessionUser)
+    QuartSchema(
+        app,
+        openapi_path="/api/openapi.json",
+        swagger_ui_path="/api/docs",
+        redoc_ui_path=None,
+        scalar_ui_path=None,
+        info={"title": "musicrec", "version": "0.1.0"},
+    )
+
+    redis = Redis.from_url(
+        settings.redis_url, socket_connect_timeout=2, socket_timeout=5, health_check_interval=30
+    )
+    db = Database(settings.database_url, settings.db_schema, settings.db_pool_min, settings.db_pool_max)
+    state = AppState(
+        settings=settings,
+        db=db,
+        redis=redis,
+        sessions=SessionStore(redis, settings.redis_prefix, settings.session_ttl_s),
+        limiter=LoginLimiter(redis, settings.redis_prefix, settings.login_max_failures,
+                             settings.login_window_s),
+    )
+    app.extensions["musicrec"] = state
+
+    errors.register_error_handlers(app)
+    request_log.install(app)
+    security.install(app)
+    _register_blueprints(app)
+
+    @app.before_serving
+    async def _startup() -> None:
+        await db.connect()
+        applied = await migrate(db)
+        if applied:
+            log.info("applied migrations: %s", ", ".join(applied))
+        await start_engine(state)
+        await load_demo_if_empty(state)
+        for hook in app.extensions.get("musicrec_startup", []):
+            await hook(state)
+
+    @app.after_serving
+    async def _shutdown() -> None:
+        for hook in reversed(app.extensions.get("musicrec_shutdown", [])):
+            await hook(state)
+        await stop_demo_loader(state)
+        await stop_engine(state)
+        await db.close()
+        await redis.aclose()
+
+    return app
+
+
+def _register_blueprints(app: Quart) -> None:
+    from app.routes import auth, catalog, health, listening, me, recommend, spa
+
+    for module in (auth, health, me, catalog, recommend, listening):
+        app.register_blueprint(module.bp)
+    from realtime.ws import register as register_ws
+
+    register_ws(app)
+    spa.install(app)

@@ -1,0 +1,17 @@
+"""Turn the engine's scored ids into the contract's Track JSON, in ranking order."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+from app.store import tracks
+from app.store.db import Database
+from app.views import track_json
+from recsys.engine import Scored
+
+
+async def hydrate(db: Database, scored: Sequence[Scored]) -> list[dict[str, Any]]:
+    found = await tracks.get_many(db, [s.id for s in scored])
+    # A track deleted from PostgreSQL but still in the index is simply left out.
+    return [track_json(found[s.id], s.score, s.reason) for s in scored if s.id in found]

@@ -1,0 +1,111 @@
+"""Tracks: one track, similar tracks, search, and the playable media (with HTTP Range)."""
+
+from __future__ import annotations
+
+import asyncio
+from pathlib import Path
+
+from quart import Blueprint, Response, send_file
+from quart.typing import ResponseReturnValue
+from quart_schema import validate_querystring
+
+from app.errors import ApiError
+from app.hydrate import hydrate
+from app.schemas import LimitQuery, SearchQuery
+from app.state import AppState, get_state
+from app.store import tracks
+from app.views import track_json
+from recsys.engine import Engine, Scored
+from recsys.index.base import TrackFilter
+
+bp = Blueprint("catalog", __name__, url_prefix="/api/tracks")
+
+_AUDIO_TYPES = {".mp3": "audio/mpeg", ".flac": "audio/flac", ".ogg": "audio/ogg", ".oga": "audio/ogg",
+                ".m4a": "audio/mp4", ".mp4": "audio/mp4", ".wav": "audio/wav"}
+
+
+def engine_or_503(state: AppState) -> Engine:
+    if state.engine is None:
+        raise ApiError(503, "index_unavailable", "the recommendation index is unavailable",
+                       {"Retry-After": "5"})
+    return state.engine
+
+
+@bp.get("/<int:track_id>")
+async def get_track(track_id: int) -> ResponseReturnValue:
+    track = await tracks.get(get_state().db, track_id)
+    if track is None:
+        raise ApiError(404, "track_not_found", f"no track with id {track_id}")
+    return track_json(track)
+
+
+@bp.get("/<int:track_id>/similar")
+@validate_querystring(LimitQuery)
+async def similar(track_id: int, query_args: LimitQuery) -> ResponseReturnValue:
+    state = get_state()
+    if await tracks.get(state.db, track_id) is None:
+        raise ApiError(404, "track_not_found", f"no track with id {track_id}")
+    found = await engine_or_503(state).similar(track_id, query_args.limit, TrackFilter())
+    return {"tracks": await hydrate(state.db, found)}
+
+
+@bp.get("/search")
+@validate_querystring(SearchQuery)
+async def search(query_args: SearchQuery) -> ResponseReturnValue:
+    """Exact title/artist matches first, then what the words mean (the text vector)."""
+    state = get_state()
+    by_name = await tracks.search_title_artist(state.db, query_args.q, query_args.limit)
+    results = [track_json(t, reason="title or artist match") for t in by_name]
+    seen = {t.id for t in by_name}
+    if len(results) < query_args.limit and state.engine is not None:
+        semantic: list[Scored] = await state.engine.search_text(
+            query_args.q, query_args.limit, TrackFilter(exclude_ids=seen))
+        results += (await hydrate(state.db, semantic))[: query_args.limit - len(results)]
+    return {"tracks": results}
+
+
+@bp.get("/<int:track_id>/media")
+async def media(track_id: int) -> ResponseReturnValue:
+    state = get_state()
+    track = await tracks.get(state.db, track_id)
+    if track is None:
+        raise ApiError(404, "track_not_found", f"no track with id {track_id}")
+    if track.media_kind == "none" or not track.media_ref:
+        raise ApiError(404, "no_media", "this track has no playable media")
+    if track.media_kind == "midi":
+        path = await _midi_file(state, track_id, track.media_ref)
+        mimetype = "audio/midi"
+    else:
+        path = Path(track.media_ref)
+        mimetype = _AUDIO_TYPES.get(path.suffix.lower(), "application/octet-stream")
+        if not path.is_file():
+            raise ApiError(404, "media_missing", "the media file of this track is gone")
+    # conditional=True answers Range requests with 206 and If-None-Match with 304.
+    response: Response = await send_file(path, mimetype=mimetype, conditional=True)
+    response.headers["Cache-Control"] = "private, max-age=3600"
+    return response
+
+
+_render_locks: dict[int, asyncio.Lock] = {}
+
+
+async def _midi_file(state: AppState, track_id: int, media_ref: str) -> Path:
+    """Demo pieces are rendered from the score once, then served from the disk cache."""
+    cache = state.settings.data_dir / "media-cache" / f"{track_id}.mid"
+    if cache.is_file():
+        return cache
+    lock = _render_locks.setdefault(track_id, asyncio.Lock())
+    async with lock:
+        if not cache.is_file():
+            from recsys.importers.demo_music21 import render_midi
+
+            try:
+                data = await asyncio.to_thread(render_midi, media_ref)
+            except Exception as exc:  # a score that fails to render is a missing medium, not a 500
+                raise ApiError(404, "media_missing", "this piece could not be rendered") from exc
+            cache.parent.mkdir(parents=True, exist_ok=True)
+            tmp = cache.with_suffix(".tmp")
+            await asyncio.to_thread(tmp.write_bytes, data)
+            tmp.replace(cache)
+    _render_locks.pop(track_id, None)
+    return cache

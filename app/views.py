@@ -1,0 +1,61 @@
+"""The JSON shapes of the contract (Track, mood, event), built from stored rows."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from app.store.moods import StoredMood
+from recsys.catalog import CatalogTrack
+
+_AUDIO_KEYS = ("energy", "valence", "danceability", "tempo", "acousticness", "instrumentalness",
+               "speechiness", "liveness", "loudness", "key", "mode")
+
+
+def track_json(track: CatalogTrack, score: float | None = None, reason: str | None = None) -> dict[str, Any]:
+    has_media = track.media_kind != "none" and bool(track.media_ref)
+    body: dict[str, Any] = {
+        "id": track.id,
+        "title": track.title,
+        "artists": track.artists,
+        "album": track.album,
+        "genre": track.genres,
+        "year": track.year,
+        "duration_ms": track.duration_ms,
+        "explicit": track.explicit,
+        "popularity": track.popularity,
+        "audio": {k: track.audio[k] for k in _AUDIO_KEYS if k in track.audio} or None,
+        "media": {
+            "kind": track.media_kind if has_media else "none",
+            "url": f"/api/tracks/{track.id}/media" if has_media else None,
+        },
+        "source": track.source,
+    }
+    if score is not None:
+        body["score"] = round(float(score), 4)
+    if reason is not None:
+        body["reason"] = reason
+    return body
+
+
+def mood_json(mood: StoredMood | None, label: str | None = None) -> dict[str, Any] | None:
+    if mood is None:
+        return None
+    return {
+        "preset": mood.preset,
+        "text": mood.text,
+        "energy": mood.energy,
+        "valence": mood.valence,
+        "label": label or mood_label(mood.preset, mood.text),
+        "updated_at": mood.updated_at.isoformat(),
+    }
+
+
+def mood_label(preset: str | None, text: str | None) -> str:
+    if preset:
+        from recsys.moods import PRESETS
+
+        for candidate in PRESETS:
+            if candidate.id == preset:
+                return candidate.label
+        return preset.replace("_", " ").title()
+    return text or "Any mood"

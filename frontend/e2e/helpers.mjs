@@ -1,0 +1,72 @@
+// Shared set-up for the browser tests: Debian's Chromium driven by playwright-core
+// (no browser download), the backend under test from E2E_BASE_URL.
+import { mkdirSync } from 'node:fs';
+import { dirname, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { chromium } from 'playwright-core';
+
+const here = dirname(fileURLToPath(import.meta.url));
+
+export const BASE_URL = (process.env.E2E_BASE_URL ?? '').replace(/\/$/, '');
+export const RESTART_CMD = process.env.E2E_RESTART_CMD ?? '';
+export const SCREENSHOT_DIR = resolve(process.env.E2E_SCREENSHOT_DIR ?? resolve(here, '../../docs/screenshots'));
+export const SKIP = BASE_URL ? false : 'E2E_BASE_URL is not set';
+
+export async function launch() {
+  return chromium.launch({
+    executablePath: process.env.CHROMIUM || '/usr/bin/chromium',
+    headless: true,
+    args: [
+      '--no-sandbox',
+      '--disable-gpu',
+      '--disable-quic',
+      '--no-first-run',
+      '--disable-background-networking',
+      '--disable-component-update',
+      '--disable-sync',
+      '--mute-audio',
+    ],
+  });
+}
+
+/** Collect uncaught page errors so a test can assert there were none. */
+export function watchErrors(page) {
+  const errors = [];
+  page.on('pageerror', (err) => errors.push(String(err?.stack ?? err)));
+  return errors;
+}
+
+export async function screenshot(target, name) {
+  mkdirSync(SCREENSHOT_DIR, { recursive: true });
+  const path = resolve(SCREENSHOT_DIR, name);
+  await target.screenshot({ path, type: 'png', animations: 'disabled' });
+  return path;
+}
+
+export const byTestId = (id) => `[data-testid="${id}"]`;
+
+export async function waitLive(page, timeout = 15_000) {
+  await page.waitForSelector('[data-testid="connection-status"][data-status="live"]', { timeout });
+}
+
+export async function queueSeq(page) {
+  return page.getAttribute(byTestId('queue'), 'data-queue-seq');
+}
+
+/** Wait until the queue element shows a frame newer than `seq`; resolves with the time it took. */
+export async function waitQueueChange(page, seq, timeout) {
+  const started = Date.now();
+  await page.waitForFunction(
+    (old) => {
+      const el = document.querySelector('[data-testid="queue"]');
+      return el && el.getAttribute('data-queue-seq') !== old && el.getAttribute('data-queue-seq') !== '';
+    },
+    seq,
+    { timeout, polling: 'raf' },
+  );
+  return Date.now() - started;
+}
+
+export function randomUser() {
+  return `e2e_${Date.now().toString(36)}_${Math.random().toString(36).slice(2, 7)}`;
+}

@@ -1,0 +1,57 @@
+import { useEffect } from 'react';
+import type { Controller } from '../store/controller';
+
+function isTyping(el: EventTarget | null): boolean {
+  if (!(el instanceof HTMLElement)) return false;
+  if (el.isContentEditable) return true;
+  const tag = el.tagName;
+  if (tag === 'TEXTAREA' || tag === 'SELECT') return true;
+  if (tag === 'INPUT') {
+    const type = (el as HTMLInputElement).type;
+    return !['checkbox', 'radio', 'range', 'button', 'submit'].includes(type);
+  }
+  return false;
+}
+
+/** Space play/pause, n skip, l like, d dislike, / focus the mood text box. */
+export function useShortcuts(c: Controller, moodInputId: string, enabled = true): void {
+  useEffect(() => {
+    if (!enabled) return;
+    const onKey = (e: KeyboardEvent) => {
+      if (e.defaultPrevented || e.ctrlKey || e.metaKey || e.altKey || isTyping(e.target)) return;
+      const target = e.target as HTMLElement | null;
+      switch (e.key) {
+        case ' ':
+        case 'Spacebar':
+          // Space on a focused button/slider belongs to that control.
+          if (target && target.closest('button, a, [role="slider"], [role="tab"], input')) return;
+          e.preventDefault();
+          if (!e.repeat) c.togglePlay();
+          break;
+        case 'n':
+        case 'N':
+          if (!e.repeat) c.next();
+          break;
+        case 'l':
+        case 'L':
+          if (!e.repeat) c.like();
+          break;
+        case 'd':
+        case 'D':
+          if (!e.repeat) c.dislike();
+          break;
+        case '/': {
+          const input = document.getElementById(moodInputId);
+          if (input) {
+            e.preventDefault();
+            input.focus();
+          }
+          break;
+        }
+        default:
+      }
+    };
+    window.addEventListener('keydown', onKey);
+    return () => window.removeEventListener('keydown', onKey);
+  }, [c, moodInputId, enabled]);
+}

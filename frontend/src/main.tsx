@@ -1,0 +1,20 @@
+import { StrictMode } from 'react';
+import { createRoot } from 'react-dom/client';
+import { App } from './App';
+import { Controller, ControllerContext } from './store/controller';
+import { createStore, StoreContext } from './store/store';
+import './styles.css';
+
+const store = createStore();
+const controller = new Controller(store);
+void controller.boot();
+
+createRoot(document.getElementById('root')!).render(
+  <StrictMode>
+    <StoreContext.Provider value={store}>
+      <ControllerContext.Provider value={controller}>
+        <App />
+      </ControllerContext.Provider>
+    </StoreContext.Provider>
+  </StrictMode>,
+);

@@ -1,0 +1,76 @@
+// Shapes shared with the backend (see shared/CONTRACT.md).
+
+export type MediaKind = 'midi' | 'audio' | 'none';
+
+export interface AudioProfile {
+  energy?: number | null;
+  valence?: number | null;
+  danceability?: number | null;
+  tempo?: number | null;
+  acousticness?: number | null;
+  [key: string]: number | null | undefined;
+}
+
+export interface Track {
+  id: number;
+  title: string;
+  artists: string[];
+  album: string | null;
+  genre: string[];
+  year: number | null;
+  duration_ms: number | null;
+  explicit: boolean;
+  popularity?: number | null;
+  audio?: AudioProfile | null;
+  media: { kind: MediaKind; url: string | null };
+  score?: number;
+  reason?: string;
+}
+
+export interface User {
+  id: number | string;
+  username: string;
+}
+
+export interface Mood {
+  preset: string | null;
+  text: string | null;
+  energy: number | null;
+  valence: number | null;
+  label: string;
+  updated_at: string;
+}
+
+export interface MoodPreset {
+  id: string;
+  label: string;
+  description: string;
+  energy?: number;
+  valence?: number;
+}
+
+export type FeedbackAction = 'play' | 'complete' | 'skip' | 'like' | 'dislike';
+
+export interface HistoryEvent {
+  id: number;
+  track: Track;
+  action: FeedbackAction | string;
+  at: string;
+  position_ms?: number | null;
+}
+
+export interface Filters {
+  /** false: leave explicit tracks out. */
+  allowExplicit: boolean;
+  genre: string;
+  yearMin: number | null;
+  yearMax: number | null;
+}
+
+/** A mood change as the client asks for it (WS frame body / PUT /api/me/mood body). */
+export interface MoodRequest {
+  mood?: string;
+  text?: string;
+  energy?: number;
+  valence?: number;
+}

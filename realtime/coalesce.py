@@ -1,0 +1,98 @@
+"""Per-user coalescing of queue recomputes.
+
+A lone event is answered at once (the push latency is what the listener feels). Events that
+follow within ``window`` of a recompute are folded together: the next recompute waits until
+the user has been quiet for ``window`` (or ``max_wait`` has passed since the first folded
+event, so a steady stream still gets answers). Ten skips in 200 ms thus cost one immediate
+recompute and one trailing one; the first is usually dropped as stale when it finishes after
+the later skips (see SessionStore.publish_queue).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
+
+log = logging.getLogger("musicrec.realtime")
+
+
+@dataclass(slots=True)
+class _Pending:
+    task: asyncio.Task[None] | None = None
+    dirty: bool = False
+    first_poke: float = 0.0
+    last_poke: float = 0.0
+    reasons: list[str] = field(default_factory=list)
+
+
+class Coalescer:
+    """Runs ``run(user_id, reason)`` for poked users, folding bursts (see module docstring)."""
+
+    def __init__(
+        self, run: Callable[[int, str], Awaitable[None]], window_s: float, max_wait_s: float | None = None
+    ) -> None:
+        self._run = run
+        self._window = window_s
+        self._max_wait = max_wait_s if max_wait_s is not None else max(0.1, 10 * window_s)
+        self._pending: dict[int, _Pending] = {}
+        self._closed = False
+
+    def poke(self, user_id: int, reason: str) -> None:
+        if self._closed:
+            return
+        now = time.monotonic()
+        entry = self._pending.get(user_id)
+        if entry is None:
+            entry = self._pending[user_id] = _Pending(first_poke=now)
+            entry.reasons.append(reason)
+            entry.last_poke = now
+            entry.task = asyncio.create_task(self._loop(user_id, entry), name=f"requeue:{user_id}")
+            return
+        if not entry.dirty:
+            entry.dirty = True
+            entry.first_poke = now
+        entry.last_poke = now
+        entry.reasons.append(reason)
+
+    async def _loop(self, user_id: int, entry: _Pending) -> None:
+        try:
+            await self._run_once(user_id, entry)
+            while True:
+                # Linger one window: a burst's later events then fold into one trailing run.
+                await asyncio.sleep(self._window)
+                if not entry.dirty:
+                    return
+                while True:
+                    now = time.monotonic()
+                    quiet = now - entry.last_poke
+                    if quiet >= self._window or now - entry.first_poke >= self._max_wait:
+                        break
+                    await asyncio.sleep(self._window - quiet)
+                await self._run_once(user_id, entry)
+        finally:
+            if self._pending.get(user_id) is entry:
+                del self._pending[user_id]
+
+    async def _run_once(self, user_id: int, entry: _Pending) -> None:
+        # Whatever was poked until now is covered by this run; later pokes make it dirty again.
+        entry.dirty = False
+        reason = entry.reasons[-1] if entry.reasons else "update"
+        entry.reasons.clear()
+        try:
+            await self._run(user_id, reason)
+        except asyncio.CancelledError:
+            raise
+        except Exception:
+            # One user's failed recompute must not stop the next one; the queue stays as it was.
+            log.exception("queue recompute failed for user %s", user_id)
+
+    async def close(self) -> None:
+        self._closed = True
+        tasks = [e.task for e in self._pending.values() if e.task is not None]
+        for task in tasks:
+            task.cancel()
+        await asyncio.gather(*tasks, return_exceptions=True)
+        self._pending.clear()

@@ -1,0 +1,141 @@
+"""This instance's open connections: the per-user cap, fan-out of bus frames, idle sweeps and
+the close-everything at shutdown."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import time
+from collections.abc import Awaitable, Callable
+
+import msgpack
+from redis.exceptions import RedisError
+
+from realtime.bus import Bus
+from realtime.connection import CLOSE_GOING_AWAY, CLOSE_NORMAL, Connection, Outgoing
+from realtime.session_store import CONN_TTL_S, SessionStore
+
+log = logging.getLogger("musicrec.realtime")
+
+SWEEP_MAX_S = 5.0
+
+
+class Hub:
+    """Registry of local connections by user; owns the bus."""
+
+    def __init__(self, store: SessionStore, redis_url: str, prefix: str, idle_timeout_s: float) -> None:
+        self._store = store
+        self._idle = idle_timeout_s
+        self._users: dict[int, set[Connection]] = {}
+        self._all: set[Connection] = set()
+        self.bus = Bus(redis_url, prefix, self._on_message, self._on_resync)
+        self.resync: Callable[[Connection], Awaitable[None]] | None = None
+        self._sweeper: asyncio.Task[None] | None = None
+        self._tasks: set[asyncio.Task[None]] = set()
+        self.closing = False
+
+    @property
+    def connections(self) -> int:
+        return len(self._all)
+
+    def local(self, user_id: int) -> set[Connection]:
+        return self._users.get(user_id, set())
+
+    async def start(self) -> None:
+        await self.bus.start()
+        self._sweeper = asyncio.create_task(self._sweep(), name="realtime-sweeper")
+
+    async def stop(self) -> None:
+        if self._sweeper is not None:
+            self._sweeper.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._sweeper
+        await self.close_all()
+        for task in list(self._tasks):
+            task.cancel()
+        await asyncio.gather(*self._tasks, return_exceptions=True)
+        await self.bus.stop()
+
+    async def admit(self, conn: Connection, cap: int) -> bool:
+        """Count the connection against its user's cap (over all instances)."""
+        if not await self._store.connect(conn.user_id, conn.id, cap):
+            return False
+        self._all.add(conn)
+        return True
+
+    async def attach(self, conn: Connection) -> None:
+        """Start hearing the user's channel; returns once Redis confirmed the subscription."""
+        users = self._users.setdefault(conn.user_id, set())
+        if conn in users:  # a hello retried after a failure: already counted
+            return
+        users.add(conn)
+        await self.bus.acquire(conn.user_id)
+
+    def release(self, conn: Connection) -> None:
+        """Forget a closed connection. Synchronous (it runs while the route task is being
+        cancelled); the Redis side is finished by a background task."""
+        if conn not in self._all:
+            return
+        self._all.discard(conn)
+        users = self._users.get(conn.user_id)
+        attached = users is not None and conn in users
+        if users is not None:
+            users.discard(conn)
+            if not users:
+                del self._users[conn.user_id]
+        self.spawn(self._forget(conn, attached))
+
+    async def _forget(self, conn: Connection, attached: bool) -> None:
+        if attached:
+            await self.bus.release(conn.user_id)
+        with contextlib.suppress(RedisError, OSError):
+            await self._store.disconnect(conn.user_id, conn.id)
+
+    def spawn(self, coro: Awaitable[None]) -> None:
+        task: asyncio.Task[None] = asyncio.ensure_future(coro)
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
+
+    def _on_message(self, user_id: int, data: bytes) -> None:
+        conns = self._users.get(user_id)
+        if not conns or not data.startswith(b"q"):
+            return
+        head, _, body = data.partition(b":")
+        seq = int(head[1:])
+        frame = msgpack.unpackb(body, raw=False)
+        frame["seq"] = seq
+        out = Outgoing(frame)
+        for conn in list(conns):
+            conn.deliver(seq, out)
+
+    def _on_resync(self, user_id: int) -> None:
+        if self.resync is None:
+            return
+        for conn in list(self._users.get(user_id, ())):
+            if conn.started and not conn.closed:
+                self.spawn(self.resync(conn))
+
+    async def _sweep(self) -> None:
+        """Close idle connections; keep live ones counted in Redis."""
+        interval = min(SWEEP_MAX_S, self._idle / 4)
+        last_refresh = time.monotonic()
+        while True:
+            await asyncio.sleep(interval)
+            now = time.monotonic()
+            for conn in list(self._all):
+                if not conn.closed and now - conn.last_seen > self._idle:
+                    conn.close_soon(CLOSE_NORMAL, "idle timeout")
+            if now - last_refresh > CONN_TTL_S / 3:
+                last_refresh = now
+                try:
+                    await self._store.refresh_connections([(c.user_id, c.id) for c in self._all])
+                except (RedisError, OSError) as exc:
+                    log.warning("could not refresh connection counts: %s", exc)
+
+    async def close_all(self, code: int = CLOSE_GOING_AWAY, reason: str = "server shutting down") -> None:
+        self.closing = True
+        conns = list(self._all)
+        if conns:
+            log.info("closing %d WebSocket connections (%d)", len(conns), code)
+        await asyncio.gather(*(c.close(code, reason) for c in conns), return_exceptions=True)

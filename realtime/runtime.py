@@ -1,0 +1,74 @@
+"""The realtime layer of one app instance, built at start-up and kept in AppState.extras."""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass
+
+from redis.asyncio import BlockingConnectionPool, Redis
+
+from app.state import AppState
+from realtime.engine_source import EngineSource
+from realtime.hub import Hub
+from realtime.session import Sessions
+from realtime.session_store import SessionStore
+from realtime.track_cache import TrackCache
+from realtime.user_queue import UserQueues
+
+EXTRAS_KEY = "realtime"
+# The session scripts run on a client of their own, with a pool that waits for a free
+# connection rather than failing: redis-py's default pool raises "Too many connections" past
+# 100, which under a burst of handshakes would turn into errors for HTTP requests too.
+REDIS_CONNECTIONS = 64
+REDIS_WAIT_S = 5.0
+
+
+@dataclass(slots=True)
+class Realtime:
+    redis: Redis
+    store: SessionStore
+    hub: Hub
+    queues: UserQueues
+    sessions: Sessions
+
+    @classmethod
+    def build(cls, state: AppState) -> Realtime:
+        settings = state.settings
+        assert settings.redis_url is not None
+        pool = BlockingConnectionPool.from_url(
+            settings.redis_url, max_connections=REDIS_CONNECTIONS, timeout=REDIS_WAIT_S,
+            socket_connect_timeout=2, socket_timeout=5,
+        )
+        redis = Redis(connection_pool=pool)
+        store = SessionStore(redis, settings.redis_prefix, settings.ws_resume_window)
+        hub = Hub(store, settings.redis_url, settings.redis_prefix, settings.ws_idle_timeout_s)
+        catalog = TrackCache(state.db)
+        queues = UserQueues(state, store, hub, EngineSource(state), catalog, settings.ws_coalesce_ms / 1000)
+        sessions = Sessions(state, store, hub, queues, catalog)
+        hub.resync = sessions.resync
+        return cls(redis, store, hub, queues, sessions)
+
+    async def start(self) -> None:
+        await self.hub.start()
+
+    async def stop(self) -> None:
+        await self.queues.close()
+        await self.hub.stop()
+        await self.redis.aclose(close_connection_pool=True)
+
+    def stats(self) -> dict[str, float]:
+        q = self.queues.stats
+        return {
+            "connections": self.hub.connections,
+            "subscribed_users": self.hub.bus.users,
+            "bus_reconnects": self.hub.bus.reconnects,
+            "queues_computed": q.computed,
+            "queues_published": q.published,
+            "queues_stale": q.stale,
+            "at": time.time(),
+        }
+
+
+def get_realtime(state: AppState) -> Realtime | None:
+    found = state.extras.get(EXTRAS_KEY)
+    return found if isinstance(found, Realtime) else None

@@ -1,0 +1,194 @@
+"""One connection's conversation: client frames in, their effects, server frames out.
+
+Seq. Every frame after ``welcome`` carries a seq from the user's counter in Redis, so seqs
+mean the same on every instance. ``queue`` frames are stamped when published (shared by all
+the user's connections, and logged for resume); connection-local frames (ack, error, pong)
+take the next value of the same counter. A local frame must not overtake a queue frame that
+was published before it but is still on its way over pub/sub, so ``send_local`` waits (for
+at most a moment) until the connection has delivered the user's latest queue frame. Within a
+connection, seqs therefore strictly increase, and "the last seq I saw" is always a correct
+resume point.
+
+Frames answered before ``hello`` carry seq 0: the stream has not started yet.
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from app.errors import ApiError
+from app.listening import change_mood, record_feedback
+from app.moods_input import mood_spec
+from app.state import AppState
+from app.store import users
+from realtime import protocol
+from realtime.connection import Connection, Outgoing
+from realtime.hub import Hub
+from realtime.protocol import Feedback, Hello, MoodChange, Next, Ping
+from realtime.queue_frames import render_many
+from realtime.session_store import HelloResult, SessionStore
+from realtime.track_cache import TrackCache
+from realtime.user_queue import UserQueues
+
+log = logging.getLogger("musicrec.realtime")
+
+CATCH_UP_WAIT_S = 1.0  # how long a local frame waits for a queue frame still on the bus
+SEQ_ATTEMPTS = 5
+USERNAMES_KEPT = 50_000
+
+
+class Sessions:
+    def __init__(
+        self, state: AppState, store: SessionStore, hub: Hub, queues: UserQueues, catalog: TrackCache
+    ) -> None:
+        self._state = state
+        self._catalog = catalog
+        self._store = store
+        self._hub = hub
+        self._queues = queues
+        self._names: dict[int, str | None] = {}  # usernames for welcome frames (they never change)
+
+    async def handle(self, conn: Connection, frame: protocol.ClientFrame, text: bool) -> None:
+        if isinstance(frame, Ping):
+            await self.send_local(conn, _with_ref({"type": "pong"}, frame.ref), text)
+        elif isinstance(frame, Hello):
+            await self._hello(conn, frame, text)
+        elif not conn.started:
+            await self.send_error(conn, "hello_required", "send a hello frame first", frame.ref, text)
+        elif isinstance(frame, Feedback):
+            await self._feedback(conn, frame, text)
+        elif isinstance(frame, MoodChange):
+            await self._mood(conn, frame, text)
+        elif isinstance(frame, Next):
+            await self._queues.advance(conn.user_id)
+            await self._ack(conn, frame.ref, text)
+
+    async def send_error(
+        self, conn: Connection, code: str, message: str, ref: protocol.Ref | None, text: bool
+    ) -> None:
+        await self.send_local(conn, protocol.error_frame(code, message, ref), text)
+
+    async def send_local(self, conn: Connection, frame: dict[str, Any], text: bool) -> None:
+        """A frame for this connection only, stamped with the user's next seq."""
+        if not conn.started:
+            frame["seq"] = 0
+            conn.push(Outgoing(frame), text)
+            return
+        seq = 0
+        for _ in range(SEQ_ATTEMPTS):
+            seq, latest_queue = await self._store.local_seq(conn.user_id)
+            if latest_queue > conn.cursor and not await conn.wait_cursor(latest_queue, CATCH_UP_WAIT_S):
+                await self.resync(conn)  # the bus lost it (Redis reconnecting): take it from the log
+            if seq > conn.cursor:
+                break
+            # A newer queue frame arrived while the seq was being fetched: take a later one.
+        frame["seq"] = seq
+        conn.push(Outgoing(frame), text, seq)
+
+    async def _ack(self, conn: Connection, ref: protocol.Ref | None, text: bool) -> None:
+        if ref is not None:
+            await self.send_local(conn, {"type": "ack", "ref": ref}, text)
+
+    # -- hello and resume -------------------------------------------------------------------
+
+    async def _hello(self, conn: Connection, frame: Hello, text: bool) -> None:
+        if conn.started:
+            await self.send_error(conn, "already_started", "hello was already received", frame.ref, text)
+            return
+        conn.text = text
+        user_id = conn.user_id
+        # Subscribed (and confirmed) before the session is read: anything published after
+        # the read arrives on the bus, anything before is in what the read returns.
+        await self._hub.attach(conn)
+        found = await self._store.hello(user_id, frame.resume_after)
+        if found is None:
+            await self._queues.rebuild(user_id)
+            found = await self._store.hello(user_id, frame.resume_after)
+        if found is None:
+            await self.send_error(conn, "unavailable", "the session could not be started", frame.ref, text)
+            return
+        welcome: dict[str, Any] = {
+            "type": "welcome",
+            "user": {"id": user_id, "username": await self._username(user_id)},
+            "resumed": found.resumed,
+            "limits": self._limits(),
+        }
+        _with_ref(welcome, frame.ref)
+        if found.resumed:
+            welcome["seq"] = found.seq
+            conn.push(Outgoing(welcome), text, found.seq)
+            for replayed in await render_many(self._catalog, found.replay):
+                conn.push(Outgoing(replayed), text, replayed["seq"])
+            conn.start(found.seq)
+        else:
+            welcome["seq"] = found.seq - 1
+            conn.push(Outgoing(welcome), text, found.seq - 1)
+            await self._snapshot(conn, found)
+            conn.start(found.seq)
+        if found.stale or found.last is None:
+            self._queues.request(user_id, "start")
+
+    async def _username(self, user_id: int) -> str | None:
+        if user_id not in self._names:
+            if len(self._names) >= USERNAMES_KEPT:
+                self._names.clear()
+            user = await users.by_id(self._state.db, user_id)
+            self._names[user_id] = user.username if user else None
+        return self._names[user_id]
+
+    async def _snapshot(self, conn: Connection, found: HelloResult) -> None:
+        """The user's current queue, as a frame of this connection's own (seq ``found.seq``)."""
+        if found.last is not None:
+            (frame,) = await render_many(self._catalog, [(found.seq, found.last)])
+            conn.push(Outgoing(frame), conn.text, found.seq)
+
+    async def resync(self, conn: Connection) -> None:
+        """Bring a live connection up to date after the bus may have lost frames."""
+        if conn.closed:
+            return
+        replay = await self._store.replay_after(conn.user_id, conn.cursor)
+        if replay is None:  # the log no longer reaches back: send the current queue afresh
+            found = await self._store.hello(conn.user_id, None)
+            if found is not None and found.seq > conn.cursor:
+                await self._snapshot(conn, found)
+            return
+        for frame in await render_many(self._catalog, replay):
+            if frame["seq"] > conn.cursor:
+                conn.push(Outgoing(frame), conn.text, frame["seq"])
+
+    def _limits(self) -> dict[str, Any]:
+        s = self._state.settings
+        return {
+            "max_frame_bytes": s.ws_max_frame_bytes,
+            "max_frames_per_s": s.ws_max_frames_per_s,
+            "idle_timeout_s": s.ws_idle_timeout_s,
+        }
+
+    # -- changes ----------------------------------------------------------------------------
+
+    async def _feedback(self, conn: Connection, frame: Feedback, text: bool) -> None:
+        ref = None if frame.ref is None else str(frame.ref)
+        try:
+            # The shared write path: durable in PostgreSQL (idempotent on ref), then published.
+            await record_feedback(self._state, conn.user_id, frame.track_id, frame.action,
+                                  frame.position_ms, ref)
+        except ApiError as exc:
+            await self.send_error(conn, exc.code, exc.message, frame.ref, text)
+            return
+        await self._ack(conn, frame.ref, text)
+
+    async def _mood(self, conn: Connection, frame: MoodChange, text: bool) -> None:
+        try:
+            spec = mood_spec(frame.preset, frame.text, frame.energy, frame.valence)
+        except (ApiError, KeyError):
+            await self.send_error(conn, "unknown_mood", f"no mood preset {frame.preset!r}", frame.ref, text)
+            return
+        await change_mood(self._state, conn.user_id, spec)
+        await self._ack(conn, frame.ref, text)
+
+
+def _with_ref(frame: dict[str, Any], ref: protocol.Ref | None) -> dict[str, Any]:
+    if ref is not None:
+        frame["ref"] = ref
+    return frame

@@ -1,0 +1,155 @@
+"""Each user's shared queue: rebuilt from PostgreSQL when Redis has no session, changed by
+events, moods and `next`, and recomputed by the engine on the instance that saw the change.
+
+A recompute takes a consistent snapshot of the session (at ``ver``), asks the engine for the
+upcoming tracks, renders the frame, and hands both to SessionStore.publish_queue, which
+publishes only if ``ver`` is unchanged. So one instance computes for all of the user's tabs,
+bursts are coalesced (realtime.coalesce), and a stale result is dropped, never shown.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from dataclasses import dataclass
+from typing import Any, Protocol
+
+import msgpack
+
+from app.state import AppState
+from app.store import events, moods
+from app.views import mood_json
+from realtime.coalesce import Coalescer
+from realtime.hub import Hub
+from realtime.queue_frames import QueueSnapshot, Ranked
+from realtime.session_store import EVENTS_KEPT, SessionStore, Snapshot
+from realtime.track_cache import TrackCache
+
+log = logging.getLogger("musicrec.realtime")
+
+QUEUE_SIZE = 20  # upcoming tracks in a queue frame
+
+# The queue frame's "reason": why the upcoming list changed, in the listener's words.
+_REASONS = {
+    "start": "Picked for your session",
+    "mood": "New mood",
+    "like": "Tuned toward what you liked",
+    "complete": "More like what you played through",
+    "skip": "Steering away from what you skipped",
+    "dislike": "Steering away from what you disliked",
+    "play": "Updated for what you are playing",
+    "next": "Next up",
+}
+
+
+class QueueSource(Protocol):
+    """Where upcoming tracks come from (the engine; a stand-in in some tests)."""
+
+    async def upcoming(self, session: Snapshot, size: int) -> list[Ranked]: ...
+
+
+@dataclass(slots=True)
+class QueueStats:
+    computed: int = 0
+    published: int = 0
+    stale: int = 0
+
+
+def reason_text(code: str, mood: dict[str, Any] | None) -> str:
+    text = _REASONS.get(code, "Your queue")
+    if code in ("mood", "start") and mood and mood.get("label"):
+        return f"{text}: {mood['label']}"
+    return text
+
+
+class UserQueues:
+    def __init__(
+        self,
+        state: AppState,
+        store: SessionStore,
+        hub: Hub,
+        source: QueueSource,
+        catalog: TrackCache,
+        coalesce_s: float,
+    ) -> None:
+        self._state = state
+        self._catalog = catalog
+        self._store = store
+        self._hub = hub
+        self.source = source
+        self.coalescer = Coalescer(self._recompute, coalesce_s)
+        self.stats = QueueStats()
+        self._rebuilding: dict[int, asyncio.Future[None]] = {}
+
+    async def close(self) -> None:
+        await self.coalescer.close()
+
+    async def rebuild(self, user_id: int) -> None:
+        """Create the Redis session from PostgreSQL: the mood and the latest events.
+
+        Several tabs of a returning user say hello at once; they share one rebuild.
+        """
+        pending = self._rebuilding.get(user_id)
+        if pending is None:
+            pending = self._rebuilding[user_id] = asyncio.ensure_future(self._rebuild(user_id))
+            pending.add_done_callback(lambda _: self._rebuilding.pop(user_id, None))
+        await asyncio.shield(pending)
+
+    async def _rebuild(self, user_id: int) -> None:
+        db = self._state.db
+        stored = await moods.get_mood(db, user_id)
+        latest = await events.latest(db, user_id, EVENTS_KEPT)
+        excluded = {e.track_id for e in latest if e.action != "like"}
+        await self._store.init(
+            user_id, mood_json(stored), [(e.track_id, e.action) for e in latest], excluded
+        )
+
+    def request(self, user_id: int, reason: str) -> None:
+        """Recompute soon (coalesced with other requests for the user)."""
+        self.coalescer.poke(user_id, reason)
+
+    async def on_event(self, user_id: int, track_id: int, action: str) -> None:
+        """A durable event (from any instance's HTTP or WebSocket) enters the session."""
+        if await self._store.apply_event(user_id, track_id, action) is not None:
+            await self._changed(user_id, action)
+
+    async def on_mood(self, user_id: int, mood: dict[str, Any] | None) -> None:
+        if await self._store.set_mood(user_id, mood) is not None:
+            await self._changed(user_id, "mood")
+
+    async def advance(self, user_id: int) -> None:
+        if await self._store.advance(user_id) is None:
+            await self.rebuild(user_id)
+            await self._store.advance(user_id)
+        self.request(user_id, "next")
+
+    async def _changed(self, user_id: int, reason: str) -> None:
+        # Nobody listening anywhere: the session is marked stale (ver moved past qver) and
+        # the next hello recomputes, so HTTP-only clients cost no engine work.
+        if self._hub.local(user_id) or await self._store.listeners(user_id) > 0:
+            self.request(user_id, reason)
+
+    async def _recompute(self, user_id: int, reason: str) -> None:
+        session = await self._store.snapshot(user_id)
+        if session is None:
+            return
+        if reason == "start" and session.fresh:
+            return  # several tabs said hello to a stale session: an earlier run already served them
+        self.stats.computed += 1
+        ranked = await self.source.upcoming(session, QUEUE_SIZE + 1)
+        playing = session.now_playing
+        blocked = session.excluded | ({playing.id} if playing else set())
+        ranked = [r for r in ranked if r.id not in blocked]  # the engine excludes them too
+        fill = None
+        if playing is None and ranked:
+            fill, ranked = ranked[0], ranked[1:]
+        upcoming = ranked[:QUEUE_SIZE]
+        snapshot = QueueSnapshot(playing or fill, upcoming, session.mood, reason_text(reason, session.mood))
+        found = await self._catalog.get_many(snapshot.track_ids())
+        body = msgpack.packb(snapshot.render(found), use_bin_type=True)
+        seq = await self._store.publish_queue(user_id, session.ver, fill, upcoming, snapshot, body)
+        if seq is None:
+            self.stats.stale += 1
+            log.debug("dropped a stale queue for user %s (ver %s)", user_id, session.ver)
+        else:
+            self.stats.published += 1

@@ -1,0 +1,1 @@
+"""The recommendation engine: feature space, text encoder, index back ends, moods, ranking."""

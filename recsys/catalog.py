@@ -1,0 +1,55 @@
+"""The engine's view of a catalog track, shared by importers, the store and the index.
+
+PostgreSQL holds these rows; the index holds vectors and a payload derived from them.
+Nothing here knows about SQL or HTTP.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Literal
+
+MediaKind = Literal["midi", "audio", "none"]
+
+# Canonical audio-feature names, Spotify's vocabulary. Every importer maps its source onto
+# these (a missing feature is simply absent from the dict), so one feature space serves all.
+AUDIO_FEATURES: tuple[str, ...] = (
+    "danceability",
+    "energy",
+    "key",
+    "loudness",
+    "mode",
+    "speechiness",
+    "acousticness",
+    "instrumentalness",
+    "liveness",
+    "valence",
+    "tempo",
+)
+
+
+@dataclass(slots=True)
+class TrackRecord:
+    """One track as an importer produces it, before it has a database id."""
+
+    source: str  # "spotify", "audio", "demo", ...
+    external_id: str  # unique within source (a Spotify id, a file path, a corpus path)
+    title: str
+    artists: list[str]
+    album: str | None = None
+    genres: list[str] = field(default_factory=list)
+    year: int | None = None
+    duration_ms: int | None = None
+    explicit: bool = False
+    popularity: float | None = None  # 0..100
+    audio: dict[str, float] = field(default_factory=dict)  # keys from AUDIO_FEATURES
+    descriptors: list[str] = field(default_factory=list)  # tags / mood words, for the text vector
+    media_kind: MediaKind = "none"
+    media_ref: str | None = None  # file path or corpus reference; never sent to clients
+
+
+@dataclass(slots=True)
+class CatalogTrack(TrackRecord):
+    """A stored track: a TrackRecord with its database id."""
+
+    id: int = 0

