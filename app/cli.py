@@ -1,4 +1,4 @@
-"""The `musicrec` command: serve, migrate, services, import, index."""
+"""The `musicrec` command: serve, migrate, services, import, index, eval."""
 
 from __future__ import annotations
 
@@ -131,6 +131,19 @@ def _add_catalog_commands() -> None:
 
 
 _add_catalog_commands()
+
+
+@cli.command(
+    "eval",
+    context_settings={"allow_extra_args": True, "ignore_unknown_options": True, "help_option_names": []},
+    add_help_option=False,
+)
+def evaluate(ctx: typer.Context) -> None:
+    """Offline evaluation on real listening data (`musicrec eval --help` lists the options)."""
+    # The evaluation keeps its own argparse parser so that it runs without the server's settings.
+    from recsys.evaluation.cli import main as eval_main
+
+    raise typer.Exit(eval_main(list(ctx.args)))
 
 
 def main() -> None:

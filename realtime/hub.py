@@ -34,6 +34,8 @@ class Hub:
         self._sweeper: asyncio.Task[None] | None = None
         self._tasks: set[asyncio.Task[None]] = set()
         self.closing = False
+        self._stopped = False
+        self._emptied = asyncio.Event()
 
     @property
     def connections(self) -> int:
@@ -52,9 +54,18 @@ class Hub:
             with contextlib.suppress(asyncio.CancelledError):
                 await self._sweeper
         await self.close_all()
-        for task in list(self._tasks):
-            task.cancel()
-        await asyncio.gather(*self._tasks, return_exceptions=True)
+        # The closed sockets' route tasks release themselves; give them a moment so that their
+        # Redis bookkeeping runs now rather than as tasks left pending when the loop closes.
+        if self._all:
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._emptied.wait(), 2.0)
+        pending = list(self._tasks)
+        if pending:
+            _done, late = await asyncio.wait(pending, timeout=3.0)
+            for task in late:  # Redis is unreachable: its keys expire on their own
+                task.cancel()
+            await asyncio.gather(*late, return_exceptions=True)
+        self._stopped = True
         await self.bus.stop()
 
     async def admit(self, conn: Connection, cap: int) -> bool:
@@ -62,6 +73,7 @@ class Hub:
         if not await self._store.connect(conn.user_id, conn.id, cap):
             return False
         self._all.add(conn)
+        self._emptied.clear()
         return True
 
     async def attach(self, conn: Connection) -> None:
@@ -78,12 +90,17 @@ class Hub:
         if conn not in self._all:
             return
         self._all.discard(conn)
+        if not self._all:
+            self._emptied.set()
         users = self._users.get(conn.user_id)
         attached = users is not None and conn in users
         if users is not None:
             users.discard(conn)
             if not users:
                 del self._users[conn.user_id]
+        if self._stopped:
+            # After shutdown the bus is gone; the connection's count expires with its TTL.
+            return
         self.spawn(self._forget(conn, attached))
 
     async def _forget(self, conn: Connection, attached: bool) -> None:
