@@ -112,7 +112,7 @@ async def run(args: argparse.Namespace) -> dict[str, tuple[float, str]]:
         figures["recommend_filtered_p99_ms"] = (pct(filtered, 99), "ms")
 
         # 3. Session re-rank after feedback (what the WebSocket does per event).
-        profile = engine.new_session(moods[1], TrackFilter())
+        profile = await engine.new_session(moods[1], TrackFilter())
         queue = await engine.next_queue(profile, 20, None)
         rerank: list[float] = []
         for i in range(n):
