@@ -7,7 +7,7 @@ import logging
 from quart import Quart
 from quart_auth import QuartAuth
 from quart_schema import QuartSchema
-from redis.asyncio import Redis
+from redis.asyncio import BlockingConnectionPool, Redis
 
 from app import errors, request_log, security
 from app.auth.ratelimit import LoginLimiter
@@ -49,9 +49,13 @@ def create_app(settings: Settings | None = None) -> Quart:
         info={"title": "musicrec", "version": "0.1.0"},
     )
 
-    redis = Redis.from_url(
-        settings.redis_url, socket_connect_timeout=2, socket_timeout=5, health_check_interval=30
-    )
+    # A pool that waits for a free connection: redis-py's default pool fails at once past 100
+    # connections, and a burst of reconnecting sockets (each handshake reads its session) would
+    # then be refused with 503s instead of being served a moment later.
+    redis = Redis(connection_pool=BlockingConnectionPool.from_url(
+        settings.redis_url, max_connections=64, timeout=5.0, socket_connect_timeout=2, socket_timeout=5,
+        health_check_interval=30,
+    ))
     db = Database(settings.database_url, settings.db_schema, settings.db_pool_min, settings.db_pool_max)
     state = AppState(
         settings=settings,
@@ -79,6 +83,13 @@ def create_app(settings: Settings | None = None) -> Quart:
         for hook in app.extensions.get("musicrec_startup", []):
             await hook(state)
 
+    async def drain() -> None:
+        """Called by the server when a shutdown signal arrives, before it stops serving."""
+        for hook in app.extensions.get("musicrec_draining", []):
+            await hook(state)
+
+    app.extensions["musicrec_drain"] = drain
+
     @app.after_serving
     async def _shutdown() -> None:
         for hook in reversed(app.extensions.get("musicrec_shutdown", [])):
@@ -86,7 +97,7 @@ def create_app(settings: Settings | None = None) -> Quart:
         await stop_demo_loader(state)
         await stop_engine(state)
         await db.close()
-        await redis.aclose()
+        await redis.aclose(close_connection_pool=True)
 
     return app
 

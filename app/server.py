@@ -54,8 +54,29 @@ async def run_server(settings: Settings) -> None:
     config.websocket_ping_interval = None  # the protocol has its own ping/pong
     config.accesslog = None
     stop = asyncio.Event()
+    draining: set[asyncio.Task[None]] = set()
+
+    async def drain_then_stop() -> None:
+        # Close the WebSockets ourselves (1001, so clients reconnect elsewhere at once) before
+        # Hypercorn stops: it would otherwise cancel their tasks mid-read.
+        drain = app.extensions.get("musicrec_drain")
+        try:
+            if drain is not None:
+                await asyncio.wait_for(drain(), timeout=config.graceful_timeout)
+        except Exception as exc:  # a failed drain must not block the shutdown
+            log.warning("draining before shutdown failed: %s", exc)
+        finally:
+            stop.set()
+
+    def on_signal() -> None:
+        if stop.is_set() or draining:
+            stop.set()  # a second Ctrl-C: stop now
+            return
+        task = asyncio.ensure_future(drain_then_stop())
+        draining.add(task)
+
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGINT, signal.SIGTERM):
-        loop.add_signal_handler(sig, stop.set)
+        loop.add_signal_handler(sig, on_signal)
     log.info("serving on http://%s:%s", settings.host, settings.port)
     await serve(app, config, shutdown_trigger=stop.wait)
