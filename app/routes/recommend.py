@@ -17,6 +17,7 @@ from app.routes.catalog import engine_or_503
 from app.schemas import QuickMixBody, RecommendationQuery
 from app.state import get_state
 from app.store import events, mixes, moods, tracks
+from app.views import track_json
 from recsys.index.base import TrackFilter
 from recsys.moods import PRESETS, MoodSpec
 
@@ -86,3 +87,15 @@ async def quickmix(data: QuickMixBody) -> ResponseReturnValue:
     await mixes.save(state.db, mix_id, user_id, request_key, data.seed_track_ids, [s.id for s in found])
     await quickmix_cache.put(state, key, body)
     return body | {"cached": False}
+
+
+@bp.get("/quickmix/<mix_id>")
+async def get_quickmix(mix_id: str) -> ResponseReturnValue:
+    """A mix given earlier, in its order; someone else's mix is answered like a missing one."""
+    user_id = await require_user_id()
+    state = get_state()
+    track_ids = await mixes.get(state.db, mix_id[:64], user_id)
+    if track_ids is None:
+        raise ApiError(404, "mix_not_found", "no such Quick Mix")
+    found = await tracks.get_many(state.db, track_ids)
+    return {"mix_id": mix_id, "tracks": [track_json(found[i]) for i in track_ids if i in found]}

@@ -225,3 +225,17 @@ async def test_mood_put_and_me(catalog_app: Any) -> None:
     assert pad.status_code == 200
     for bad in ({"mood": "chill", "text": "both"}, {}, {"mood": "nope"}, {"text": "x", "energy": 2}):
         assert (await client.put("/api/me/mood", json=bad)).status_code == 422
+
+
+async def test_a_quickmix_can_be_fetched_again_only_by_its_owner(catalog_app: Any) -> None:
+    owner = await _logged_in(catalog_app)
+    mix = await (await owner.post("/api/quickmix", json={"mood": "party", "size": 12})).get_json()
+    again = await owner.get(f"/api/quickmix/{mix['mix_id']}")
+    assert again.status_code == 200
+    assert [t["id"] for t in (await again.get_json())["tracks"]] == [t["id"] for t in mix["tracks"]]
+
+    stranger = await _logged_in(catalog_app)
+    refused = await stranger.get(f"/api/quickmix/{mix['mix_id']}")
+    assert refused.status_code == 404
+    assert (await refused.get_json())["error"]["code"] == "mix_not_found"
+    assert (await catalog_app.test_client().get(f"/api/quickmix/{mix['mix_id']}")).status_code == 401
