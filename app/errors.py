@@ -105,6 +105,8 @@ def register_error_handlers(app: Quart) -> None:
     @app.errorhandler(asyncpg.PostgresConnectionError)
     @app.errorhandler(asyncpg.InterfaceError)
     @app.errorhandler(asyncpg.CannotConnectNowError)
+    # asyncpg raises this when a connection dies under it (e.g. while the pool resets it).
+    @app.errorhandler(asyncpg.InternalClientError)
     @app.errorhandler(ConnectionError)
     @app.errorhandler(OSError)
     async def _postgres_down(exc: Exception) -> ResponseReturnValue:

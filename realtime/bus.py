@@ -34,7 +34,7 @@ log = logging.getLogger("musicrec.realtime.bus")
 PING_EVERY_S = 10.0  # a silent pub/sub connection is pinged this often...
 SILENT_LIMIT_S = 25.0  # ...and declared dead when nothing (not even the pong) came back
 BACKOFF_MIN_S = 0.1
-BACKOFF_MAX_S = 5.0
+BACKOFF_MAX_S = 2.0  # with the jitter (x0.5..1.5) a returning Redis is retried within 3 s
 SUBSCRIBE_CHUNK = 500  # channels per SUBSCRIBE command when resubscribing after a reconnect
 CONFIRM_TIMEOUT_S = 5.0
 

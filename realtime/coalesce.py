@@ -16,7 +16,18 @@ import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 
+import asyncpg
+from redis.exceptions import ConnectionError as RedisConnectionError
+from redis.exceptions import TimeoutError as RedisTimeoutError
+
 log = logging.getLogger("musicrec.realtime")
+
+# Failures of a backing service that a later try may not meet; retried for a while.
+TRANSIENT = (RedisConnectionError, RedisTimeoutError, OSError, asyncpg.PostgresConnectionError,
+             asyncpg.InterfaceError, asyncpg.InternalClientError)
+RETRY_MIN_S = 0.2
+RETRY_MAX_S = 2.0
+RETRY_FOR_S = 30.0
 
 
 @dataclass(slots=True)
@@ -81,13 +92,30 @@ class Coalescer:
         entry.dirty = False
         reason = entry.reasons[-1] if entry.reasons else "update"
         entry.reasons.clear()
-        try:
-            await self._run(user_id, reason)
-        except asyncio.CancelledError:
-            raise
-        except Exception:
-            # One user's failed recompute must not stop the next one; the queue stays as it was.
-            log.exception("queue recompute failed for user %s", user_id)
+        delay = RETRY_MIN_S
+        deadline = time.monotonic() + RETRY_FOR_S
+        while True:
+            try:
+                await self._run(user_id, reason)
+                return
+            except asyncio.CancelledError:
+                raise
+            except TRANSIENT as exc:
+                # Redis or PostgreSQL went away under the run (killed, restarting): try again once
+                # it may be back, so that the change is not left without its queue frame; a newer
+                # change (dirty) brings a run of its own that covers this one.
+                if self._closed or entry.dirty or time.monotonic() + delay > deadline:
+                    log.warning("queue recompute for user %s failed (%r); left to the next change",
+                                user_id, exc)
+                    return
+                await asyncio.sleep(delay)
+                delay = min(RETRY_MAX_S, delay * 2)
+                if entry.dirty:
+                    return
+            except Exception:
+                # One user's failed recompute must not stop the next one; the queue stays as it was.
+                log.exception("queue recompute failed for user %s", user_id)
+                return
 
     async def close(self) -> None:
         self._closed = True

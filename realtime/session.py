@@ -14,8 +14,11 @@ Frames answered before ``hello`` carry seq 0: the stream has not started yet.
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from typing import Any
+
+from redis.exceptions import RedisError
 
 from app.errors import ApiError
 from app.listening import change_mood, record_feedback
@@ -32,6 +35,10 @@ from realtime.track_cache import TrackCache
 from realtime.user_queue import UserQueues
 
 log = logging.getLogger("musicrec.realtime")
+
+RESYNC_TRIES = 5
+RESYNC_PAUSE_S = 0.2
+CLOSE_INTERNAL = 1011
 
 CATCH_UP_WAIT_S = 1.0  # how long a local frame waits for a queue frame still on the bus
 SEQ_ATTEMPTS = 5
@@ -144,9 +151,26 @@ class Sessions:
             conn.push(Outgoing(frame), conn.text, found.seq)
 
     async def resync(self, conn: Connection) -> None:
-        """Bring a live connection up to date after the bus may have lost frames."""
-        if conn.closed:
-            return
+        """Bring a live connection up to date after the bus may have lost frames.
+
+        It runs right after Redis comes back, when pooled connections to the old server fail on
+        first use: retried a few times, and if it still cannot be done the socket is closed with
+        1011 so that the client reconnects and resumes (a silent failure here would leave the tab
+        without the frames it missed)."""
+        for attempt in range(RESYNC_TRIES):
+            if conn.closed:
+                return
+            try:
+                await self._resync_once(conn)
+                return
+            except (RedisError, OSError, TimeoutError) as exc:
+                if attempt + 1 == RESYNC_TRIES:
+                    log.warning("resync of user %s failed (%r); closing for a resume", conn.user_id, exc)
+                    await conn.close(CLOSE_INTERNAL, "service unavailable, reconnect")
+                    return
+                await asyncio.sleep(RESYNC_PAUSE_S * (attempt + 1))
+
+    async def _resync_once(self, conn: Connection) -> None:
         replay = await self._store.replay_after(conn.user_id, conn.cursor)
         if replay is None:  # the log no longer reaches back: send the current queue afresh
             found = await self._store.hello(conn.user_id, None)

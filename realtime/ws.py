@@ -28,7 +28,8 @@ bp = Blueprint("realtime", __name__)
 log = logging.getLogger("musicrec.realtime")
 
 CLOSE_INTERNAL = 1011
-_BACKEND_ERRORS = (RedisError, OSError, TimeoutError, asyncpg.PostgresError, asyncpg.InterfaceError)
+_BACKEND_ERRORS = (RedisError, OSError, TimeoutError, asyncpg.PostgresError, asyncpg.InterfaceError,
+                   asyncpg.InternalClientError)  # the last: a connection that died mid-operation
 
 
 @bp.websocket("/ws")
@@ -85,7 +86,9 @@ async def _serve(realtime: Realtime, conn: Connection, state: AppState) -> None:
         except _BACKEND_ERRORS as exc:
             log.warning("frame of user %s failed: %r", conn.user_id, exc)
             try:
-                await sessions.send_error(conn, "unavailable", "try again shortly", None, text)
+                # With the frame's ref, so that the client knows which frame to send again.
+                await sessions.send_error(conn, "unavailable", "try again shortly",
+                                          getattr(frame, "ref", None), text)
             except _BACKEND_ERRORS:
                 # Not even a seq can be had: let the client reconnect and resume.
                 await conn.close(CLOSE_INTERNAL, "service unavailable, reconnect")

@@ -28,6 +28,12 @@ rt_index = realtime.rt_index
 PASSWORD = "correct horse battery"
 
 
+def pytest_configure(config: pytest.Config) -> None:
+    config.addinivalue_line(
+        "markers", "faults: kills and restarts servers (Redis, PostgreSQL, an app instance)"
+    )
+
+
 @dataclass
 class Server:
     """One app server process; everything it writes goes to ``log``."""
@@ -52,8 +58,11 @@ class Server:
     def start(self, timeout: float = 60) -> None:
         with self.log.open("ab") as out:
             self.proc = subprocess.Popen(
-                [sys.executable, "-m", "tests.reliability.server_main"], cwd=ROOT, env=self.env,
-                stdout=out, stderr=subprocess.STDOUT,
+                [sys.executable, "-m", "tests.reliability.server_main"],
+                cwd=ROOT,
+                env=self.env,
+                stdout=out,
+                stderr=subprocess.STDOUT,
             )
         deadline = time.monotonic() + timeout
         while True:

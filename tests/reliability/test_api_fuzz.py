@@ -46,14 +46,22 @@ def contract_shape(path: str, response: Any) -> None:
         content_type = content_type[0] if isinstance(content_type, list) else content_type
         assert content_type.startswith("application/json"), content_type
         assert isinstance(response.json(), dict)
+
+
 # Calling these with a cookie would replace or revoke the shared session that the other logged-in
 # examples use (a login or register from a logged-in client revokes its old session); they are
 # fuzzed anonymously only.
 SESSION_CHANGING = {"/api/auth/logout", "/api/auth/login", "/api/auth/register"}
 
 
-def _fuzz(op: schemathesis.APIOperation, mode: GenerationMode, live: Server, cookie: str,
-          http: requests.Session, sent: list[int]) -> None:
+def _fuzz(
+    op: schemathesis.APIOperation,
+    mode: GenerationMode,
+    live: Server,
+    cookie: str,
+    http: requests.Session,
+    sent: list[int],
+) -> None:
     def send(case: schemathesis.Case, headers: dict[str, str]) -> None:
         response = case.call(base_url=live.http, session=http, headers=headers, timeout=30)
         case.validate_response(response, checks=CHECKS)
@@ -61,8 +69,14 @@ def _fuzz(op: schemathesis.APIOperation, mode: GenerationMode, live: Server, coo
         sent[0] += 1
 
     @given(case=op.as_strategy(generation_mode=mode))
-    @settings(max_examples=MAX_EXAMPLES, deadline=None, suppress_health_check=list(HealthCheck),
-              phases=[Phase.explicit, Phase.generate], database=None, derandomize=False)
+    @settings(
+        max_examples=MAX_EXAMPLES,
+        deadline=None,
+        suppress_health_check=list(HealthCheck),
+        phases=[Phase.explicit, Phase.generate],
+        database=None,
+        derandomize=True,
+    )
     def run(case: schemathesis.Case) -> None:
         send(case, {})
         if op.path not in SESSION_CHANGING:

@@ -24,8 +24,14 @@ SEEN_SECRETS: list[str] = []  # every password and session cookie used here: non
 
 @pytest.fixture(scope="module")
 def sec(rt_index: Path, tmp_path_factory: pytest.TempPathFactory, run_schema: str) -> Iterator[Server]:
-    server = make_server(rt_index, tmp_path_factory.mktemp("security"), run_schema,
-                         login_max_failures=MAX_FAILURES, test_log_level="DEBUG", test_access_log="1")
+    server = make_server(
+        rt_index,
+        tmp_path_factory.mktemp("security"),
+        run_schema,
+        login_max_failures=MAX_FAILURES,
+        test_log_level="DEBUG",
+        test_access_log="1",
+    )
     server.start()
     try:
         yield server
@@ -87,20 +93,26 @@ def test_missing_forged_or_revoked_sessions_are_refused(sec: Server) -> None:
 
 def test_cookie_writes_from_a_foreign_origin_are_refused(sec: Server) -> None:
     _, cookie = _user(sec)
-    writes = [("PUT", "/api/me/mood", {"mood": "chill"}),
-              ("POST", "/api/feedback", {"track_id": 1, "action": "like"}),
-              ("POST", "/api/quickmix", {"mood": "chill"}),
-              ("POST", "/api/auth/logout", None)]
+    writes = [
+        ("PUT", "/api/me/mood", {"mood": "chill"}),
+        ("POST", "/api/feedback", {"track_id": 1, "action": "like"}),
+        ("POST", "/api/quickmix", {"mood": "chill"}),
+        ("POST", "/api/auth/logout", None),
+    ]
     for method, path, body in writes:
-        for headers in ({"Origin": "http://evil.example"}, {"Origin": "null"},
-                        {"Sec-Fetch-Site": "cross-site"}):
+        for headers in (
+            {"Origin": "http://evil.example"},
+            {"Origin": "null"},
+            {"Sec-Fetch-Site": "cross-site"},
+        ):
             r = httpx.request(method, f"{sec.http}{path}", json=body, headers={"Cookie": cookie, **headers})
             assert r.status_code == 403 and r.json()["error"]["code"] == "bad_origin", (path, headers)
     # Nothing happened: the session is alive and the mood unset.
     me = httpx.get(f"{sec.http}/api/me", headers={"Cookie": cookie}).json()
     assert me["mood"] is None
-    r = httpx.put(f"{sec.http}/api/me/mood", json={"mood": "chill"},
-                  headers={"Cookie": cookie, "Origin": sec.origin})
+    r = httpx.put(
+        f"{sec.http}/api/me/mood", json={"mood": "chill"}, headers={"Cookie": cookie, "Origin": sec.origin}
+    )
     assert r.status_code == 200
 
 
@@ -108,8 +120,11 @@ def test_login_issues_a_new_session_and_the_old_one_dies(sec: Server) -> None:
     """Session fixation: whatever cookie a client holds before logging in is not the one after,
     and the earlier one stops authenticating."""
     name, planted = _user(sec)  # e.g. an attacker's session planted in the victim's browser
-    r = httpx.post(f"{sec.http}/api/auth/login", json={"username": name, "password": PASSWORD},
-                   headers={"Cookie": planted, "X-Real-IP": _ip()})
+    r = httpx.post(
+        f"{sec.http}/api/auth/login",
+        json={"username": name, "password": PASSWORD},
+        headers={"Cookie": planted, "X-Real-IP": _ip()},
+    )
     assert r.status_code == 200
     fresh = r.headers["set-cookie"].split(";")[0]
     SEEN_SECRETS.append(fresh.split("=", 1)[1])
@@ -117,21 +132,33 @@ def test_login_issues_a_new_session_and_the_old_one_dies(sec: Server) -> None:
     assert httpx.get(f"{sec.http}/api/me", headers={"Cookie": planted}).status_code == 401
     assert httpx.get(f"{sec.http}/api/me", headers={"Cookie": fresh}).status_code == 200
     # A made-up cookie sent at login is simply replaced.
-    r = httpx.post(f"{sec.http}/api/auth/login", json={"username": name, "password": PASSWORD},
-                   headers={"Cookie": "musicrec_session=attacker-chosen", "X-Real-IP": _ip()})
+    r = httpx.post(
+        f"{sec.http}/api/auth/login",
+        json={"username": name, "password": PASSWORD},
+        headers={"Cookie": "musicrec_session=attacker-chosen", "X-Real-IP": _ip()},
+    )
     assert r.status_code == 200 and "attacker-chosen" not in r.headers["set-cookie"]
 
 
 def test_password_brute_force_is_rate_limited(sec: Server) -> None:
     name, _ = _user(sec)
     ip = _ip()
-    statuses = [httpx.post(f"{sec.http}/api/auth/login", timeout=30, headers={"X-Real-IP": ip},
-                           json={"username": name, "password": f"guess-{i:04d}"}).status_code
-                for i in range(MAX_FAILURES + 1)]
+    statuses = [
+        httpx.post(
+            f"{sec.http}/api/auth/login",
+            timeout=30,
+            headers={"X-Real-IP": ip},
+            json={"username": name, "password": f"guess-{i:04d}"},
+        ).status_code
+        for i in range(MAX_FAILURES + 1)
+    ]
     assert statuses[:MAX_FAILURES] == [401] * MAX_FAILURES and statuses[-1] == 429, statuses
     # Even the right password is refused while locked, with a Retry-After.
-    r = httpx.post(f"{sec.http}/api/auth/login", json={"username": name, "password": PASSWORD},
-                   headers={"X-Real-IP": _ip()})
+    r = httpx.post(
+        f"{sec.http}/api/auth/login",
+        json={"username": name, "password": PASSWORD},
+        headers={"X-Real-IP": _ip()},
+    )
     assert r.status_code == 429 and int(r.headers["Retry-After"]) > 0
     assert r.json()["error"]["code"] == "rate_limited"
 
@@ -146,8 +173,11 @@ def test_unknown_user_and_wrong_password_look_the_same(sec: Server) -> None:
             for kind in ("unknown", "wrong"):
                 username = f"nobody_{secrets.token_hex(5)}" if kind == "unknown" else name
                 started = time.perf_counter()
-                r = client.post("/api/auth/login", json={"username": username, "password": "not-it-1234"},
-                                headers={"X-Real-IP": _ip()})
+                r = client.post(
+                    "/api/auth/login",
+                    json={"username": username, "password": "not-it-1234"},
+                    headers={"X-Real-IP": _ip()},
+                )
                 elapsed = time.perf_counter() - started
                 if i:
                     timings[kind].append(elapsed)
@@ -161,10 +191,14 @@ def test_unknown_user_and_wrong_password_look_the_same(sec: Server) -> None:
 def test_history_and_feedback_stay_with_their_owner(sec: Server) -> None:
     _, alice = _user(sec)
     _, bob = _user(sec)
-    track_id = httpx.get(f"{sec.http}/api/recommendations?limit=1", headers={"Cookie": alice}
-                         ).json()["tracks"][0]["id"]
-    r = httpx.post(f"{sec.http}/api/feedback", json={"track_id": track_id, "action": "like", "ref": "a-1"},
-                   headers={"Cookie": alice})
+    track_id = httpx.get(f"{sec.http}/api/recommendations?limit=1", headers={"Cookie": alice}).json()[
+        "tracks"
+    ][0]["id"]
+    r = httpx.post(
+        f"{sec.http}/api/feedback",
+        json={"track_id": track_id, "action": "like", "ref": "a-1"},
+        headers={"Cookie": alice},
+    )
     assert r.status_code == 202
     alice_event = r.json()["event_id"]
     mine = httpx.get(f"{sec.http}/api/history", headers={"Cookie": alice}).json()["events"]
@@ -173,14 +207,18 @@ def test_history_and_feedback_stay_with_their_owner(sec: Server) -> None:
     for query in ("", f"?before={alice_event + 1}", "?limit=200"):
         assert httpx.get(f"{sec.http}/api/history{query}", headers={"Cookie": bob}).json()["events"] == []
     # ...nor by reusing Alice's idempotency key (it must not answer with her event).
-    r = httpx.post(f"{sec.http}/api/feedback", json={"track_id": track_id, "action": "skip", "ref": "a-1"},
-                   headers={"Cookie": bob})
+    r = httpx.post(
+        f"{sec.http}/api/feedback",
+        json={"track_id": track_id, "action": "skip", "ref": "a-1"},
+        headers={"Cookie": bob},
+    )
     assert r.status_code == 202 and r.json()["event_id"] != alice_event
     bob_events = httpx.get(f"{sec.http}/api/history", headers={"Cookie": bob}).json()["events"]
     assert [e["action"] for e in bob_events] == ["skip"]
     # Quick Mix seeded with the track Alice liked: no trace of her in Bob's answer.
-    r = httpx.post(f"{sec.http}/api/quickmix", json={"seed_track_ids": [track_id], "size": 10},
-                   headers={"Cookie": bob})
+    r = httpx.post(
+        f"{sec.http}/api/quickmix", json={"seed_track_ids": [track_id], "size": 10}, headers={"Cookie": bob}
+    )
     assert r.status_code == 200
     assert "because you liked" not in r.text
     alice_events = httpx.get(f"{sec.http}/api/history", headers={"Cookie": alice}).json()["events"]
@@ -191,12 +229,18 @@ def test_no_password_or_session_cookie_in_the_logs(sec: Server) -> None:
     password = f"Sekr1t-{secrets.token_hex(8)}"
     name = f"sec_{secrets.token_hex(5)}"
     _, cookie = register(sec.http, name, password)
-    r = httpx.post(f"{sec.http}/api/auth/login", json={"username": name, "password": password},
-                   headers={"X-Real-IP": _ip()})
+    r = httpx.post(
+        f"{sec.http}/api/auth/login",
+        json={"username": name, "password": password},
+        headers={"X-Real-IP": _ip()},
+    )
     assert r.status_code == 200
     login_cookie = r.headers["set-cookie"].split(";")[0]
-    bad = httpx.post(f"{sec.http}/api/auth/login", json={"username": name, "password": password + "x"},
-                     headers={"X-Real-IP": _ip()})
+    bad = httpx.post(
+        f"{sec.http}/api/auth/login",
+        json={"username": name, "password": password + "x"},
+        headers={"X-Real-IP": _ip()},
+    )
     assert bad.status_code == 401
     for c in (cookie, login_cookie):
         assert httpx.get(f"{sec.http}/api/me", headers={"Cookie": c}).status_code == 200

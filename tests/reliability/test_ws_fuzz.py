@@ -19,20 +19,41 @@ from tests.reliability.conftest import Server, register
 
 EXAMPLES = 150
 MAX_FRAME = 65_536
-ERROR_CODES = {"bad_frame", "not_a_map", "missing_field", "bad_field", "unknown_type", "too_deep",
-               "too_large", "track_not_found", "unknown_mood", "hello_required", "already_started",
-               "unavailable"}
+ERROR_CODES = {
+    "bad_frame",
+    "not_a_map",
+    "missing_field",
+    "bad_field",
+    "unknown_type",
+    "too_deep",
+    "too_large",
+    "track_not_found",
+    "unknown_mood",
+    "hello_required",
+    "already_started",
+    "unavailable",
+}
 SERVER_TYPES = {"welcome", "queue", "ack", "error", "pong"}
 
-scalars = st.one_of(st.none(), st.booleans(), st.integers(-(2**63), 2**64 - 1),
-                    st.floats(allow_nan=True), st.text(max_size=40), st.binary(max_size=40))
-json_scalars = st.one_of(st.none(), st.booleans(), st.integers(-(2**70), 2**70),
-                         st.floats(allow_nan=False), st.text(max_size=40))
+scalars = st.one_of(
+    st.none(),
+    st.booleans(),
+    st.integers(-(2**63), 2**64 - 1),
+    st.floats(allow_nan=True),
+    st.text(max_size=40),
+    st.binary(max_size=40),
+)
+json_scalars = st.one_of(
+    st.none(), st.booleans(), st.integers(-(2**70), 2**70), st.floats(allow_nan=False), st.text(max_size=40)
+)
 
 
 def nested(leaves: st.SearchStrategy[Any]) -> st.SearchStrategy[Any]:
-    return st.recursive(leaves, lambda inner: st.lists(inner, max_size=6)
-                        | st.dictionaries(st.text(max_size=10), inner, max_size=6), max_leaves=30)
+    return st.recursive(
+        leaves,
+        lambda inner: st.lists(inner, max_size=6) | st.dictionaries(st.text(max_size=10), inner, max_size=6),
+        max_leaves=30,
+    )
 
 
 def deep(depth: int) -> dict[str, Any]:
@@ -45,29 +66,39 @@ def deep(depth: int) -> dict[str, Any]:
 # Frames that look like the protocol's, with random values in every field.
 protocol_like = st.fixed_dictionaries(
     {"type": st.sampled_from(["hello", "mood", "feedback", "next", "ping", "welcome", "", "HELLO"])},
-    optional={"resume_after": scalars, "mood": scalars, "text": scalars, "energy": scalars,
-              "valence": scalars, "track_id": st.one_of(st.integers(-(2**63), 2**63 - 1), scalars),
-              "action": st.one_of(st.sampled_from(["play", "like", "skip", "dislike", "complete"]), scalars),
-              "position_ms": scalars, "ref": scalars},
+    optional={
+        "resume_after": scalars,
+        "mood": scalars,
+        "text": scalars,
+        "energy": scalars,
+        "valence": scalars,
+        "track_id": st.one_of(st.integers(-(2**63), 2**63 - 1), scalars),
+        "action": st.one_of(st.sampled_from(["play", "like", "skip", "dislike", "complete"]), scalars),
+        "position_ms": scalars,
+        "ref": scalars,
+    },
 )
 
 frames = st.one_of(
-    st.binary(max_size=300).map(lambda b: ("bin", b)),                                  # garbage
-    st.text(max_size=300).map(lambda t: ("text", t)),                                   # not JSON
+    st.binary(max_size=300).map(lambda b: ("bin", b)),  # garbage
+    st.text(max_size=300).map(lambda t: ("text", t)),  # not JSON
     protocol_like.map(lambda f: ("bin", msgpack.packb(f))),
-    protocol_like.filter(lambda f: not any(isinstance(v, bytes) or (isinstance(v, float) and v != v)
-                                           for v in f.values()))
-    .map(lambda f: ("text", json.dumps(f, default=str))),
+    protocol_like.filter(
+        lambda f: not any(isinstance(v, bytes) or (isinstance(v, float) and v != v) for v in f.values())
+    ).map(lambda f: ("text", json.dumps(f, default=str))),
     nested(scalars).map(lambda v: ("bin", msgpack.packb(v))),
     nested(json_scalars).map(lambda v: ("text", json.dumps(v))),
-    st.integers(5, 60).map(lambda d: ("bin", msgpack.packb(deep(d)))),                  # too deep
-    st.integers(33, 400).map(lambda n: ("bin", msgpack.packb({"type": "ping", **{f"k{i}": i for i in range(n)}})
-                                        )),
+    st.integers(5, 60).map(lambda d: ("bin", msgpack.packb(deep(d)))),  # too deep
+    st.integers(33, 400).map(
+        lambda n: ("bin", msgpack.packb({"type": "ping", **{f"k{i}": i for i in range(n)}}))
+    ),
     st.integers(257, 3000).map(lambda n: ("text", json.dumps({"type": "ping", "l": list(range(n))}))),
-    st.integers(MAX_FRAME + 1, 3 * MAX_FRAME).map(lambda n: ("bin", msgpack.packb({"type": "ping", "p": "x" * n})
-                                                             )),
-    st.integers(1, 2**63 - 1).map(lambda i: ("bin", msgpack.packb(
-        {"type": "feedback", "track_id": i, "action": "like", "ref": "fuzz"}))),   # unknown ids
+    st.integers(MAX_FRAME + 1, 3 * MAX_FRAME).map(
+        lambda n: ("bin", msgpack.packb({"type": "ping", "p": "x" * n}))
+    ),
+    st.integers(1, 2**63 - 1).map(
+        lambda i: ("bin", msgpack.packb({"type": "feedback", "track_id": i, "action": "like", "ref": "fuzz"}))
+    ),  # unknown ids
 )
 
 
@@ -94,8 +125,14 @@ def _probe(ws: ClientConnection) -> list[dict[str, Any]]:
 
 
 def _open(server: Server, cookie: str) -> ClientConnection:
-    return connect(server.ws, origin=server.origin, additional_headers={"Cookie": cookie},  # type: ignore[arg-type]
-                   max_size=2**22, open_timeout=10, ping_interval=None)
+    return connect(
+        server.ws,
+        origin=server.origin,
+        additional_headers={"Cookie": cookie},  # type: ignore[arg-type]
+        max_size=2**22,
+        open_timeout=10,
+        ping_interval=None,
+    )
 
 
 def test_random_frames_never_break_the_server(live: Server) -> None:
@@ -107,8 +144,13 @@ def test_random_frames_never_break_the_server(live: Server) -> None:
         assert _decode(calm.recv(20))["type"] == "welcome"
 
         @given(kind_payload=frames, hello_first=st.booleans())
-        @settings(max_examples=EXAMPLES, deadline=None, database=None,
-                  suppress_health_check=list(HealthCheck))
+        @settings(
+            max_examples=EXAMPLES,
+            deadline=None,
+            database=None,
+            derandomize=True,
+            suppress_health_check=list(HealthCheck),
+        )
         def run(kind_payload: tuple[str, str | bytes], hello_first: bool) -> None:
             _, payload = kind_payload
             stats["examples"] += 1
