@@ -18,6 +18,7 @@ import msgpack
 import pytest
 from websockets.sync.client import connect
 
+from app.engine_setup import RETRY_MAX_S
 from tests.realtime.conftest import ROOT, free_port
 from tests.reliability.conftest import Server, make_server, register
 
@@ -171,6 +172,23 @@ def test_edge_store_held_by_another_process(rt_index: Path, tmp_path: Path, run_
         server.start()
         _check_degraded(server, "edge store locked")
         assert "could not be opened" in server.log.read_text()
+
+        # Once the other process lets go, the app opens the index by itself: no restart.
+        holder.kill()
+        holder.wait(10)
+        released = time.monotonic()
+        deadline = released + 3 * RETRY_MAX_S
+        healthy = False
+        while time.monotonic() < deadline and not healthy:
+            healthy = httpx.get(f"{server.http}/api/health", timeout=5).status_code == 200
+            time.sleep(0.5)
+        assert healthy, "the index never came back after the store was released"
+        _uid, cookie = register(server.http)
+        recs = httpx.get(f"{server.http}/api/recommendations", params={"mood": "chill"},
+                         headers={"Cookie": cookie}, timeout=LIMIT_S)
+        assert recs.status_code == 200 and recs.json()["tracks"], recs.text
+        RESULTS["edge recovery"] = {"healthy_after_release_s": round(time.monotonic() - released, 1)}
+        print(f"qdrant fault [edge recovery]: {RESULTS['edge recovery']}")
     finally:
         server.stop()
         holder.kill()
