@@ -6,8 +6,10 @@ class, so what is measured offline is what runs.
 How events move the query (Rocchio-style arithmetic on the mood query, no model call):
 - every event has a signed weight: like +1, complete +0.6, play 0, skip -0.5, dislike -1;
   a track's strongest signal counts (a like after a play is a like, not both);
-- weights decay with event recency: ``0.5 ** (age / HALF_LIFE_EVENTS)``, age counted in
-  events, so the last few tracks steer and an early skip fades without vanishing;
+- weights decay with recency: ``0.5 ** (age / HALF_LIFE_TRACKS)``, age counted in tracks
+  (a track sends two or three events: play, then complete/skip, maybe like; counting events
+  made a liked track fade faster than a skipped one), so the last several tracks steer and an
+  early skip fades without vanishing;
 - text target = normalise(mood_text + saturation(pos) * weighted mean of liked vectors
   - GAMMA * saturation(neg) * weighted mean of disliked vectors);
 - audio target (a point, Euclidean space) moves PULL of the way toward the liked centroid
@@ -36,7 +38,7 @@ ACTION_WEIGHTS: dict[str, float] = {"like": 1.0, "complete": 0.6, "play": 0.0, "
 # Which signal about a track wins: an explicit verdict over a listening outcome over a start.
 _PRIORITY: dict[str, int] = {"like": 2, "dislike": 2, "complete": 1, "skip": 1, "play": 0}
 
-HALF_LIFE_EVENTS = 8.0
+HALF_LIFE_TRACKS = 8.0  # the offline evaluation (docs/evaluation.md) chose it over 3-4
 MAX_EVENTS = 64  # older events no longer steer (their ids stay excluded)
 GAMMA = 0.35  # how hard dislikes push the text target
 PULL = 0.7  # how far (at saturation) likes pull the audio target toward them
@@ -164,13 +166,15 @@ class SessionProfile:
             current = best.get(event.track_id)
             if current is None or _PRIORITY[event.action] >= _PRIORITY[current.action]:
                 best[event.track_id] = event
+        # Age in tracks: 0 for the track heard last, 1 for the one before, ...
+        newest_first = sorted(latest, key=latest.__getitem__, reverse=True)
+        age = {track_id: rank for rank, track_id in enumerate(newest_first)}
         signals = []
         for track_id, event in best.items():
             base = ACTION_WEIGHTS[event.action]
             if base == 0.0:
                 continue
-            age = self._seq - latest[track_id]
-            signals.append(Signal(event, base * 0.5 ** (age / HALF_LIFE_EVENTS)))
+            signals.append(Signal(event, base * 0.5 ** (age[track_id] / HALF_LIFE_TRACKS)))
         return signals
 
     def targets(self) -> SessionTargets:

@@ -142,7 +142,9 @@ def summarise(sessions: Sequence[Session], listeners: dict[int, Listener], lengt
 
     'Tracks to 3 in a row' counts a session that never gets there as length + 1 (censored)
     and 'reached_3_likes' says how many got there; 'skips to 3 in a row' is how many skips
-    the listener had to give first (all of them when never). ``vs_live`` is the paired
+    the listener had to give first (all of them when never). ``skip_rate_ci95`` is a 95%
+    interval of the mean over listeners (sessions are equally long, so that mean is the skip
+    rate). ``vs_live`` is the paired
     per-listener difference in skip rate to the live session, with a 95% interval.
     """
     by_policy: dict[str, list[Session]] = {}
@@ -169,9 +171,13 @@ def summarise(sessions: Sequence[Session], listeners: dict[int, Listener], lengt
             hidden = listeners[s.user].hidden
             found = {p.artist for p in s.played if p.artist in hidden}
             reached.append(len(found) / len(hidden) if hidden else 0.0)
+        user_rates = list(per_user[policy].values())
+        spread = statistics.stdev(user_rates) if len(user_rates) > 1 else 0.0
+        margin = 1.96 * spread / math.sqrt(len(user_rates))
         out[policy] = {
             "sessions": len(group),
             "skip_rate": mean(all_skips),
+            "skip_rate_ci95": [mean(user_rates) - margin, mean(user_rates) + margin],
             "skip_by_position": [mean(v) if v else None for v in skips],
             "skip_rate_first5": mean([x for v in skips[:5] for x in v]),
             "skip_rate_last10": mean([x for v in skips[-10:] for x in v]),

@@ -123,11 +123,11 @@ def cap_catalog(catalog: EvalCatalog, hetrec: HetRec, max_tracks: int, per_artis
 def pick_users(
     candidates: Sequence[int], count: int, ids: Sequence[int] | None, seed: int, salt: str
 ) -> list[int]:
+    """``ids`` where given (those that are candidates), else ``count`` candidates in a seeded
+    random order."""
     if ids:
         wanted = set(ids)
         return [u for u in candidates if u in wanted]
-    """``ids`` where given (those that are candidates), else ``count`` candidates in a seeded
-    random order."""
     chosen = list(candidates)
     random.Random(f"{seed}:{salt}").shuffle(chosen)
     return chosen[:count]

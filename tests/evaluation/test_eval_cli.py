@@ -94,6 +94,8 @@ def test_tiny_run_output(
     assert set(live["policies"]) == {"live", "static", "popularity", "random", "live_immediate"}
     for stats in live["policies"].values():
         assert len(stats["skip_by_position"]) == 30
+        low, high = stats["skip_rate_ci95"]
+        assert -0.5 <= low <= high <= 1.5  # a normal-approximation interval may leave [0, 1]
         assert all(v is None or 0.0 <= v <= 1.0 for v in stats["skip_by_position"])
     assert (
         live["policies"]["static"]["vs_live"]["ci95"][0] <= live["policies"]["static"]["vs_live"]["ci95"][1]
@@ -108,7 +110,7 @@ def test_tiny_run_output(
     assert results["lastfm"]["users"] == 30
     for method in ("engine", "popularity", "als"):
         assert 0.0 <= results["lastfm"][method]["r10"] <= 1.0
-    for chart in ("skip_by_position.png", "mood_p20.png", "lastfm_ndcg10.png"):
+    for chart in ("skip_by_position.png", "live_summary.png", "mood_p20.png", "lastfm_ndcg10.png"):
         assert (out / chart).read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
 
 
