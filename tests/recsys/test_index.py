@@ -219,3 +219,42 @@ async def test_index_tracks_in_batches(
         assert payload["title"] == catalog[0].title and payload["artist"] == ["sleep artist 0"]
     finally:
         await index.close()
+
+
+async def test_edge_blended_search_never_serves_stale_vectors_or_payloads(
+    tmp_path: Path, points: list[IndexPoint]
+) -> None:
+    """Blended queries read candidates from a memo; every write must keep it exact."""
+    index = EdgeIndex(tmp_path / "memo")
+    await index.ensure()
+    await index.upsert(points)
+    target = points[0]
+    weights = BlendWeights(text=0.5, audio=0.5)
+    try:
+        first = await index.search_blend(target.text, target.audio, weights, None, 5)
+        assert first[0].id == target.id
+
+        # Rewrite the track: new title, and vectors far from where they were.
+        moved = IndexPoint(id=target.id, text=-target.text, audio=target.audio + 5.0,
+                           payload={**target.payload, "title": "Renamed"})
+        await index.upsert([moved])
+        near_old = await index.search_blend(target.text, target.audio, weights, None, 5)
+        assert target.id not in [h.id for h in near_old]
+        near_new = await index.search_blend(moved.text, moved.audio, weights, None, 5)
+        assert near_new[0].id == target.id and near_new[0].payload["title"] == "Renamed"
+        assert np.allclose(near_new[0].text, moved.text)
+
+        await index.delete([target.id])
+        after_delete = await index.search_blend(moved.text, moved.audio, weights, None, 5)
+        assert target.id not in [h.id for h in after_delete]
+
+        # A fresh process (empty memo) reads the same thing from disk.
+        await index.upsert([moved])
+        await index.close()
+        reopened = EdgeIndex(tmp_path / "memo")
+        await reopened.ensure()
+        again = await reopened.search_blend(moved.text, moved.audio, weights, None, 5)
+        assert again[0].id == target.id and again[0].payload["title"] == "Renamed"
+        await reopened.close()
+    finally:
+        await index.close()
