@@ -40,38 +40,16 @@ def _sigkill_tree(pid: int) -> None:
     psutil.wait_procs(victims, timeout=10)
 
 
-class OwnRedis:
-    """The project's embedded redis-server (services/redis.py: the production settings, AOF on)
-    on a free loopback port, in a directory of the test's own."""
+class _OwnServer:
+    """One of the project's embedded servers on a free loopback port, in a directory of the
+    test's own, that a test may SIGKILL (a crash, not a shutdown) and restart."""
 
-    def __init__(self, tmp: Path) -> None:
-        self.server = EmbeddedRedis(tmp, free_port())
+    name = "server"
+    # PostgreSQL leaves its pid file behind a crash (as it would): only Redis is checked gone.
+    gone_after_kill = True
 
-    @property
-    def url(self) -> str:
-        return self.server.url
-
-    def start(self) -> None:
-        self.server.start()
-
-    def kill(self) -> None:
-        pid = self.server.pid()
-        assert pid is not None, "redis-server is not running"
-        _sigkill_tree(pid)
-        assert self.server.pid() is None
-
-    def stop(self) -> None:
-        pid = self.server.pid()
-        if pid is not None:
-            self.server.stop()
-            _sigkill_tree(pid)
-
-
-class OwnPostgres:
-    """The project's embedded PostgreSQL (services/postgres.py) on a free loopback port."""
-
-    def __init__(self, tmp: Path) -> None:
-        self.server = EmbeddedPostgres(tmp, free_port())
+    def __init__(self, server: EmbeddedRedis | EmbeddedPostgres) -> None:
+        self.server = server
 
     @property
     def url(self) -> str:
@@ -81,10 +59,12 @@ class OwnPostgres:
         self.server.start()
 
     def kill(self) -> None:
-        """SIGKILL the postmaster and every backend: a crash, not a shutdown."""
+        """SIGKILL the server and every child it has (for PostgreSQL: each backend)."""
         pid = self.server.pid()
-        assert pid is not None, "postgres is not running"
+        assert pid is not None, f"{self.name} is not running"
         _sigkill_tree(pid)
+        if self.gone_after_kill:
+            assert self.server.pid() is None
 
     def stop(self) -> None:
         pid = self.server.pid()
@@ -96,8 +76,27 @@ class OwnPostgres:
             _sigkill_tree(pid)
 
 
+class OwnRedis(_OwnServer):
+    """The embedded redis-server (services/redis.py: the production settings, AOF on)."""
+
+    name = "redis-server"
+
+    def __init__(self, tmp: Path) -> None:
+        super().__init__(EmbeddedRedis(tmp, free_port()))
+
+
+class OwnPostgres(_OwnServer):
+    """The embedded PostgreSQL (services/postgres.py)."""
+
+    name = "postgres"
+    gone_after_kill = False
+
+    def __init__(self, tmp: Path) -> None:
+        super().__init__(EmbeddedPostgres(tmp, free_port()))
+
+
 @contextlib.contextmanager
-def owned(server: OwnRedis | OwnPostgres) -> Iterator[OwnRedis | OwnPostgres]:
+def owned(server: _OwnServer) -> Iterator[_OwnServer]:
     server.start()
     try:
         yield server
