@@ -147,9 +147,41 @@ async def run(args: argparse.Namespace) -> dict[str, tuple[float, str]]:
         base = await state.index.points(ids)
         await state.db.execute(f'DROP SCHEMA IF EXISTS "{schema}" CASCADE')
     await _drop_keys(settings)
+    figures.update(await local_mode_baseline(args, list(base.values()), moods, genres,
+                                             figures["recommend_filtered_p50_ms"][0]))
     figures.update(await scale(args, list(base.values()), tmp, moods, genres))
     figures["rss_peak_mb"] = (rss.memory_info().rss / 2**20, "MB")
     return figures
+
+
+async def local_mode_baseline(args: argparse.Namespace, base: list[IndexPoint], moods: list[MoodSpec],
+                              genres: list[str], edge_p50: float) -> dict[str, tuple[float, str]]:
+    """The same filtered queries on qdrant-client's local mode (the other in-process option:
+    exact search in numpy), side by side with Qdrant Edge."""
+    from recsys.encoder import AsyncEncoder
+    from recsys.engine import Engine
+
+    index = open_index(":memory:", Path("."), "baseline")
+    await index.ensure()
+    for start in range(0, len(base), 5000):
+        await index.upsert(base[start:start + 5000])
+    encoder = AsyncEncoder.for_backend("onnx")
+    engine = Engine(index, encoder)
+    rng = random.Random(7)
+
+    def query() -> Awaitable[Any]:
+        flt = TrackFilter(genres=[rng.choice(genres)], explicit=False, year_min=1970, year_max=2010)
+        return engine.recommend(rng.choice(moods), flt, 20)
+
+    await query()
+    samples = await timed(query, 20 if args.quick else 30)
+    await index.close()
+    encoder.close()
+    p50 = pct(samples, 50)
+    return {
+        "baseline_local_mode_filtered_p50_ms": (p50, "ms"),
+        "edge_speedup_vs_local_mode": (p50 / max(edge_p50, 1e-9), "x"),
+    }
 
 
 async def scale(args: argparse.Namespace, base: list[IndexPoint], tmp: Path, moods: list[MoodSpec],
