@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+import asyncio
 import secrets
 
-from quart import Blueprint
+from quart import Blueprint, Response
 from quart.typing import ResponseReturnValue
 from quart_schema import validate_querystring, validate_request
 
@@ -69,10 +70,13 @@ async def quickmix(data: QuickMixBody) -> ResponseReturnValue:
         spec = stored_spec(await moods.get_mood(state.db, user_id))
     request_key = data.model_dump() | {"resolved_mood": spec and [spec.preset, spec.text, spec.energy,
                                                                     spec.valence]}
-    key = await quickmix_cache.cache_key(state, user_id, request_key, await tracks.catalog_version(state.db))
-    cached = await quickmix_cache.get(state, key)
+    key = quickmix_cache.cache_key(state, user_id, request_key)
+    catalog, (profile, raw) = await asyncio.gather(
+        tracks.catalog_version(state.db), quickmix_cache.fetch(state, user_id, key))
+    current = quickmix_cache.version(catalog, profile)
+    cached = quickmix_cache.body_if_current(raw, current)
     if cached is not None:
-        return cached | {"cached": True}
+        return Response(cached, content_type="application/json")
 
     unknown = set(data.seed_track_ids) - await tracks.existing_ids(state.db, data.seed_track_ids)
     if unknown:
@@ -85,7 +89,7 @@ async def quickmix(data: QuickMixBody) -> ResponseReturnValue:
     mix_id = secrets.token_urlsafe(12)
     body = {"mix_id": mix_id, "tracks": await hydrate(state.db, found)}
     await mixes.save(state.db, mix_id, user_id, request_key, data.seed_track_ids, [s.id for s in found])
-    await quickmix_cache.put(state, key, body)
+    await quickmix_cache.put(state, key, current, body)
     return body | {"cached": False}
 
 
