@@ -5,10 +5,12 @@ An event is durable in PostgreSQL before anyone is told (ack, 202, or a queue up
 
 from __future__ import annotations
 
+import asyncpg
+
 from app import quickmix_cache
 from app.errors import ApiError
 from app.state import AppState
-from app.store import events, moods, tracks
+from app.store import events, moods
 from app.store.events import Event
 from app.store.moods import StoredMood
 from recsys.moods import MoodSpec
@@ -26,9 +28,13 @@ async def record_feedback(
     ref: str | None,
 ) -> tuple[Event, bool]:
     """Store the event (idempotent on ref) and publish it when it is new."""
-    if not await tracks.existing_ids(state.db, [track_id]):
-        raise ApiError(404, "track_not_found", f"no track with id {track_id}")
-    event, created = await events.record(state.db, user_id, track_id, action, position_ms, ref)
+    try:
+        # The foreign key answers "does the track exist" in the same round trip as the insert.
+        event, created = await events.record(state.db, user_id, track_id, action, position_ms, ref)
+    except asyncpg.ForeignKeyViolationError as exc:
+        if "track" not in (exc.constraint_name or ""):
+            raise
+        raise ApiError(404, "track_not_found", f"no track with id {track_id}") from None
     if created:
         if action in TASTE_ACTIONS:
             await quickmix_cache.bump_profile(state, user_id)
