@@ -239,3 +239,13 @@ async def test_a_quickmix_can_be_fetched_again_only_by_its_owner(catalog_app: An
     assert refused.status_code == 404
     assert (await refused.get_json())["error"]["code"] == "mix_not_found"
     assert (await catalog_app.test_client().get(f"/api/quickmix/{mix['mix_id']}")).status_code == 401
+
+
+async def test_feedback_on_an_unknown_track_is_refused_and_stores_nothing(catalog_app: Any) -> None:
+    client = await _logged_in(catalog_app)
+    state = catalog_app.app.extensions["musicrec"]
+    before = await state.db.fetchval("SELECT count(*) FROM listening_events")
+    response = await client.post("/api/feedback", json={"track_id": 999999999, "action": "like"})
+    assert response.status_code == 404
+    assert (await response.get_json())["error"]["code"] == "track_not_found"
+    assert await state.db.fetchval("SELECT count(*) FROM listening_events") == before
