@@ -51,9 +51,10 @@ def create_app(settings: Settings | None = None) -> Quart:
 
     # A pool that waits for a free connection: redis-py's default pool fails at once past 100
     # connections, and a burst of reconnecting sockets (each handshake reads its session) would
-    # then be refused with 503s instead of being served a moment later.
+    # then be refused with 503s instead of being served a moment later. Sized for a burst of
+    # 1,000 handshakes at once (bench/ws_load.py): with 64 connections some waited over 5 s.
     redis = Redis(connection_pool=BlockingConnectionPool.from_url(
-        settings.redis_url, max_connections=64, timeout=5.0, socket_connect_timeout=2, socket_timeout=5,
+        settings.redis_url, max_connections=128, timeout=10.0, socket_connect_timeout=2, socket_timeout=5,
         health_check_interval=30,
     ))
     db = Database(settings.database_url, settings.db_schema, settings.db_pool_min, settings.db_pool_max)
