@@ -25,6 +25,7 @@ CLOSE_NORMAL = 1000
 CLOSE_GOING_AWAY = 1001
 CLOSE_POLICY = 1008
 CLOSE_TOO_BIG = 1009
+CLOSE_INTERNAL = 1011  # a backing service failed: reconnect and resume
 
 # Fire-and-forget closes are kept referenced until done (asyncio holds tasks only weakly).
 _closing: set[asyncio.Task[None]] = set()

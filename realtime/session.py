@@ -26,7 +26,7 @@ from app.moods_input import mood_spec
 from app.state import AppState
 from app.store import users
 from realtime import protocol
-from realtime.connection import Connection, Outgoing
+from realtime.connection import CLOSE_INTERNAL, Connection, Outgoing
 from realtime.hub import Hub
 from realtime.protocol import Feedback, Hello, MoodChange, Next, Ping
 from realtime.queue_frames import render_many
@@ -38,7 +38,6 @@ log = logging.getLogger("musicrec.realtime")
 
 RESYNC_TRIES = 5
 RESYNC_PAUSE_S = 0.2
-CLOSE_INTERNAL = 1011
 
 CATCH_UP_WAIT_S = 1.0  # how long a local frame waits for a queue frame still on the bus
 SEQ_ATTEMPTS = 5

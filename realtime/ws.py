@@ -20,14 +20,13 @@ from app.errors import ApiError, ServiceUnavailable
 from app.security import origin_allowed
 from app.state import AppState, get_state
 from realtime import compression, protocol
-from realtime.connection import CLOSE_POLICY, CLOSE_TOO_BIG, Connection
+from realtime.connection import CLOSE_INTERNAL, CLOSE_POLICY, CLOSE_TOO_BIG, Connection
 from realtime.ratelimit import frame_bucket
 from realtime.runtime import EXTRAS_KEY, Realtime, get_realtime
 
 bp = Blueprint("realtime", __name__)
 log = logging.getLogger("musicrec.realtime")
 
-CLOSE_INTERNAL = 1011
 _BACKEND_ERRORS = (RedisError, OSError, TimeoutError, asyncpg.PostgresError, asyncpg.InterfaceError,
                    asyncpg.InternalClientError)  # the last: a connection that died mid-operation
 
