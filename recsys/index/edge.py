@@ -256,7 +256,9 @@ class EdgeIndex:
             ]
             self._apply(lambda shard: shard.update(UpdateOperation.upsert_points(edge_points)))
             for p, payload in zip(points, stored, strict=True):
-                self._remember(int(p.id), payload, _as_array(p.text), _as_array(p.audio))
+                # Copies: the caller keeps its own arrays.
+                self._remember(int(p.id), payload, np.array(p.text, dtype=np.float32),
+                               np.array(p.audio, dtype=np.float32))
 
         await self._call(run)
 
@@ -379,6 +381,9 @@ class EdgeIndex:
         return await self._call(run)
 
     def _remember(self, point: int, payload: Any, text: np.ndarray, audio: np.ndarray) -> None:
+        # Shared with every reader from now on: read-only, so nobody can change them in place.
+        text.flags.writeable = False
+        audio.flags.writeable = False
         self._memo[point] = (payload, text, audio)
         self._memo.move_to_end(point)
         while len(self._memo) > self._memo_size:
@@ -411,32 +416,22 @@ class EdgeIndex:
 
     async def vectors(self, ids: Iterable[int]) -> dict[int, Vectors]:
         def run() -> dict[int, Vectors]:
-            found = {}
-            for r in self._retrieve(ids, True, False):
-                vector = r.vector
-                found[point_id(r.id)] = (_as_array(vector[TEXT]), _as_array(vector[AUDIO]))
-            return found
+            return {i: (text, audio) for i, (_, text, audio) in self._rows(list(ids)).items()}
 
         return await self._call(run)
 
     async def payloads(self, ids: Iterable[int]) -> dict[int, dict[str, Any]]:
         def run() -> dict[int, dict[str, Any]]:
-            return {point_id(r.id): from_storage_payload(r.payload) for r in self._retrieve(ids, False, True)}
+            return {i: from_storage_payload(row[0]) for i, row in self._rows(list(ids)).items()}
 
         return await self._call(run)
 
     async def points(self, ids: Iterable[int]) -> dict[int, IndexPoint]:
         def run() -> dict[int, IndexPoint]:
-            found = {}
-            for r in self._retrieve(ids, True, True):
-                vector = r.vector
-                found[point_id(r.id)] = IndexPoint(
-                    id=point_id(r.id),
-                    text=_as_array(vector[TEXT]),
-                    audio=_as_array(vector[AUDIO]),
-                    payload=from_storage_payload(r.payload),
-                )
-            return found
+            return {
+                i: IndexPoint(id=i, text=text, audio=audio, payload=from_storage_payload(payload))
+                for i, (payload, text, audio) in self._rows(list(ids)).items()
+            }
 
         return await self._call(run)
 
