@@ -56,34 +56,31 @@ async def import_records(
     stored = 0
     # Batch k is encoded (in the encoder's worker thread) while batch k+1 is parsed and written
     # to PostgreSQL on the event loop: the two overlap instead of taking turns.
-    indexing: asyncio.Task[int] | None = None
+    indexing: tuple[asyncio.Task[int], int] | None = None  # the task and its batch's size
+
+    async def finish_indexing() -> None:
+        nonlocal indexing
+        if indexing is not None:
+            task, rows = indexing
+            indexing = None
+            await task
+            if on_progress is not None:
+                on_progress(rows)
+
     try:
         for batch in chunks(records, batch_size):
             catalog_tracks = await store_batch(db, batch)
-            if indexing is not None:
-                done = await indexing
-                indexing = None
-                if on_progress is not None:
-                    on_progress(done)
+            stored += len(batch)
+            await finish_indexing()
             if index is not None and encoder is not None:
-                indexing = asyncio.ensure_future(_index_counted(index, catalog_tracks, encoder, len(batch)))
+                indexing = (asyncio.ensure_future(index_tracks(index, catalog_tracks, encoder)), len(batch))
             elif on_progress is not None:
                 on_progress(len(batch))
-            stored += len(batch)
-        if indexing is not None:
-            done = await indexing
-            indexing = None
-            if on_progress is not None:
-                on_progress(done)
+        await finish_indexing()
     finally:
         if indexing is not None:
-            indexing.cancel()
+            indexing[0].cancel()
     return stored
-
-
-async def _index_counted(index: TrackIndex, batch: list[CatalogTrack], encoder: AsyncEncoder, n: int) -> int:
-    await index_tracks(index, batch, encoder)
-    return n
 
 
 async def rebuild_index(
