@@ -48,6 +48,9 @@ class EmbeddedPostgres:
 
         utils.ensure_user_exists(SYSTEM_USER)
         utils.ensure_prefix_permissions(self.pgdata)
+        # The binaries sit in the virtualenv, which may live under a private folder (mktemp -d
+        # makes 0700 ones): the server's user must be able to reach them too.
+        utils.ensure_prefix_permissions(_commands.POSTGRES_BIN_PATH)
         read_exec = stat.S_IRGRP | stat.S_IROTH | stat.S_IXGRP | stat.S_IXOTH
         utils.ensure_folder_permissions(_commands.POSTGRES_BIN_PATH, read_exec)
         lib = _commands.POSTGRES_BIN_PATH.parent / "lib"
