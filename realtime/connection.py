@@ -71,6 +71,7 @@ class Connection:
         self.started = False  # the stream (and its seq) starts with the welcome frame
         self.cursor = 0  # highest seq put into this connection's stream
         self.held: list[tuple[int, Outgoing]] = []  # bus frames that arrived before the welcome
+        self.holding = 0  # resyncs filling a gap: bus frames wait behind them (hold())
         self.last_seen = time.monotonic()
         self.closed = False
         self.sent_frames = 0
@@ -87,7 +88,7 @@ class Connection:
         they reached this connection through a resume replay or a snapshot."""
         if self.closed:
             return
-        if not self.started:
+        if not self.started or self.holding:
             self.held.append((seq, out))
             return
         if seq <= self.cursor:
@@ -98,6 +99,20 @@ class Connection:
         """The welcome (and any replay) is queued: deliver what the bus brought meanwhile."""
         self.started = True
         self.cursor = max(self.cursor, cursor)
+        held, self.held = self.held, []
+        for seq, out in held:
+            self.deliver(seq, out)
+
+    def hold(self) -> None:
+        """Keep bus frames back until release(): the stream may have a gap (the bus was away),
+        and a newer frame delivered first would move the cursor past the frames in the gap."""
+        self.holding += 1
+
+    def release(self) -> None:
+        """The gap is filled: deliver what the bus brought meanwhile, in order."""
+        self.holding = max(0, self.holding - 1)
+        if self.holding:
+            return
         held, self.held = self.held, []
         for seq, out in held:
             self.deliver(seq, out)

@@ -131,6 +131,7 @@ class Hub:
             return
         for conn in list(self._users.get(user_id, ())):
             if conn.started and not conn.closed:
+                conn.hold()  # released by the resync once the missed frames are in the stream
                 self.spawn(self.resync(conn))
 
     async def _sweep(self) -> None:

@@ -155,7 +155,13 @@ class Sessions:
         It runs right after Redis comes back, when pooled connections to the old server fail on
         first use: retried a few times, and if it still cannot be done the socket is closed with
         1011 so that the client reconnects and resumes (a silent failure here would leave the tab
-        without the frames it missed)."""
+        without the frames it missed). Bus frames are held back meanwhile (Connection.hold)."""
+        try:
+            await self._resync_with_retries(conn)
+        finally:
+            conn.release()
+
+    async def _resync_with_retries(self, conn: Connection) -> None:
         for attempt in range(RESYNC_TRIES):
             if conn.closed:
                 return

@@ -221,6 +221,24 @@ async def test_frames_the_stream_already_covers_are_skipped() -> None:
     assert not await conn.wait_cursor(12, 0.01)
 
 
+async def test_a_resync_fills_the_gap_before_newer_bus_frames_go_out() -> None:
+    """After a bus outage, a frame published later must not overtake the missed ones: it would
+    move the cursor past them and the resync would then skip them."""
+    socket = SlowSocket()
+    socket.gate.set()
+    conn = Connection(socket, user_id=1, buffer_size=8)
+    conn.start(0)
+    conn.deliver(3, queue_frame(3))
+    conn.hold()  # the bus came back: a resync is on its way
+    conn.deliver(7, queue_frame(7))  # published after the resubscribe, arrives first
+    for seq in (5, 7):  # the resync's replay: what was logged while the bus was away
+        if seq > conn.cursor:
+            conn.push(queue_frame(seq), False, seq)
+    conn.release()
+    await asyncio.sleep(0.01)
+    assert [msgpack.unpackb(s)["seq"] for s in socket.sent] == [3, 5, 7]
+
+
 async def test_pokes_before_the_first_run_starts_are_covered_by_it() -> None:
     reasons: list[str] = []
 
