@@ -1,6 +1,12 @@
-"""On a first start with an empty catalog, load the built-in demo catalog in the background.
+"""Catalog work at start-up, in the background: the server answers at once (health, accounts)
+while it runs, and `/api/catalog/status` reports its progress.
 
-The server answers at once (health, accounts); recommendations fill in as batches land.
+- On a first start with an empty catalog, the built-in demo catalog is loaded.
+- An index written by an older version (its payload lacks a field the queries filter on) is
+  rebuilt from PostgreSQL, the source of truth, so that no query silently matches nothing.
+
+Either way the catalog version is bumped when it is done, and live sessions whose queue was
+empty get one then (realtime.catalog_watch).
 """
 
 from __future__ import annotations
@@ -9,19 +15,61 @@ import asyncio
 import logging
 import time
 
-from app.catalog import import_records
+from app import catalog_status
+from app.catalog import import_records, rebuild_index
 from app.state import AppState
 from app.store import tracks
 
 log = logging.getLogger("musicrec.demo")
 
+_TASK = "catalog_task"
+# A payload field every current query may filter on; an index without it predates it.
+_CURRENT_FIELD = "playable"
+
 
 async def load_demo_if_empty(state: AppState) -> None:
-    if not state.settings.demo_catalog or state.index is None or state.encoder is None:
+    if state.index is None or state.encoder is None:
         return
     if await tracks.count(state.db) > 0:
+        if await _index_outdated(state):
+            state.extras[_TASK] = asyncio.create_task(_reindex(state), name="index-rebuild")
         return
-    state.extras["demo_task"] = asyncio.create_task(_load(state), name="demo-catalog")
+    if not state.settings.demo_catalog:
+        return
+    catalog_status.begin(state, "loading", 0)
+    state.extras[_TASK] = asyncio.create_task(_load(state), name="demo-catalog")
+
+
+async def _index_outdated(state: AppState) -> bool:
+    """Only the embedded index is rebuilt here: it belongs to this one process, while a Qdrant
+    server is shared by several instances, which must not all rebuild it at once (there,
+    `musicrec index rebuild` is run once, as docs/deploy.md says)."""
+    assert state.index is not None
+    if state.settings.qdrant_url is not None:
+        return False
+    newest = await state.db.fetchval("SELECT max(id) FROM tracks")
+    if newest is None:
+        return False
+    payloads = await state.index.payloads([int(newest)])
+    # A track missing from the index altogether is left to `musicrec index rebuild` (an import
+    # run with --no-index); only an index written by an older version is rebuilt unasked.
+    return bool(payloads) and _CURRENT_FIELD not in payloads[int(newest)]
+
+
+async def _reindex(state: AppState) -> None:
+    assert state.index is not None and state.encoder is not None
+    progress = catalog_status.begin(state, "reindexing", await tracks.count(state.db))
+    log.info("the track index predates this version: rebuilding it from PostgreSQL (%d tracks)",
+             progress.total)
+    try:
+        await rebuild_index(state.db, state.index, state.encoder, progress.advance)
+        await state.index.optimize()
+        async with state.db.transaction() as conn:
+            await tracks.bump_catalog_version(conn)
+    except Exception:
+        log.exception("rebuilding the index failed; `musicrec index rebuild` retries it")
+    finally:
+        catalog_status.finish(state)
 
 
 async def _load(state: AppState) -> None:
@@ -29,27 +77,29 @@ async def _load(state: AppState) -> None:
 
     assert state.index is not None and state.encoder is not None
     started = time.perf_counter()
-    records = await asyncio.to_thread(lambda: list(demo_records()))
-    total = len(records)
-    log.info("loading the demo catalog: %d pieces", total)
-    done = 0
-
-    def progress(n: int) -> None:
-        nonlocal done
-        done += n
-        log.info("demo catalog: %d/%d pieces (%.0f%%)", done, total, 100 * done / max(total, 1))
-
     try:
+        records = await asyncio.to_thread(lambda: list(demo_records()))
+        total = len(records)
+        progress = catalog_status.begin(state, "loading", total)
+        log.info("loading the demo catalog: %d pieces", total)
+
+        def advance(n: int) -> None:
+            progress.advance(n)
+            log.info("demo catalog: %d/%d pieces (%.0f%%)", progress.loaded, total,
+                     100 * progress.loaded / max(total, 1))
+
         await import_records(state.db, state.index, state.encoder, records, batch_size=250,
-                             on_progress=progress)
+                             on_progress=advance)
         await state.index.optimize()
     except Exception:
         log.exception("loading the demo catalog failed; `musicrec import demo` retries it")
         return
+    finally:
+        catalog_status.finish(state)
     log.info("demo catalog ready: %d pieces in %.1f s", total, time.perf_counter() - started)
 
 
 async def stop_demo_loader(state: AppState) -> None:
-    task = state.extras.pop("demo_task", None)
+    task = state.extras.pop(_TASK, None)
     if task is not None and not task.done():
         task.cancel()

@@ -13,10 +13,11 @@ from app.state import AppState
 from app.store import events, moods
 from app.store.events import Event
 from app.store.moods import StoredMood
+from app.store.settings import UserSettings, put_settings
 from recsys.moods import MoodSpec
 
 # Feedback that says something about taste; "play" alone does not change the profile.
-TASTE_ACTIONS = {"like", "dislike", "skip", "complete"}
+TASTE_ACTIONS = {"like", "unlike", "dislike", "skip", "complete"}
 
 
 async def record_feedback(
@@ -26,8 +27,9 @@ async def record_feedback(
     action: str,
     position_ms: int | None,
     ref: str | None,
-) -> tuple[Event, bool]:
-    """Store the event (idempotent on ref) and publish it when it is new."""
+) -> tuple[Event | None, bool]:
+    """Store the event (idempotent on ref) and publish it when it is new. A like of a liked
+    track (or an unlike of one not liked) changes nothing: (None, False)."""
     try:
         # The foreign key answers "does the track exist" in the same round trip as the insert.
         event, created = await events.record(state.db, user_id, track_id, action, position_ms, ref)
@@ -35,7 +37,7 @@ async def record_feedback(
         if "track" not in (exc.constraint_name or ""):
             raise
         raise ApiError(404, "track_not_found", f"no track with id {track_id}") from None
-    if created:
+    if created and event is not None:
         if action in TASTE_ACTIONS:
             await quickmix_cache.bump_profile(state, user_id)
         from realtime.events import publish_feedback
@@ -50,3 +52,13 @@ async def change_mood(state: AppState, user_id: int, spec: MoodSpec) -> StoredMo
 
     await publish_mood(state, user_id, mood)
     return mood
+
+
+async def change_settings(state: AppState, user_id: int, settings: UserSettings) -> UserSettings:
+    """Persist the settings; Quick Mix caches fall away and live queues are recomputed."""
+    stored = await put_settings(state.db, user_id, settings)
+    await quickmix_cache.bump_profile(state, user_id)
+    from realtime.events import publish_refresh
+
+    await publish_refresh(state, user_id, "settings")
+    return stored

@@ -2,12 +2,11 @@
 
 from __future__ import annotations
 
-from typing import Literal
-
 from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, field_validator, model_validator
 
+from recsys.session import Action
+
 USERNAME_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9_.-]{2,31}$"
-Action = Literal["play", "complete", "skip", "like", "dislike"]
 
 
 class _NoNul(BaseModel):
@@ -104,3 +103,9 @@ class HistoryQuery(_NoNul):
     model_config = ConfigDict(extra="forbid")
     limit: int = Field(50, ge=1, le=200)
     before: int | None = Field(None, ge=1, le=2**63 - 1)
+
+
+class SettingsBody(Strict):
+    include_unplayable: bool = Field(
+        description="queues and Quick Mix also hold tracks that cannot play on this server"
+    )

@@ -5,14 +5,24 @@ from __future__ import annotations
 from typing import Any
 
 from app.store.moods import StoredMood
-from recsys.catalog import CatalogTrack
+from recsys.catalog import CatalogTrack, is_playable
 
 _AUDIO_KEYS = ("energy", "valence", "danceability", "tempo", "acousticness", "instrumentalness",
                "speechiness", "liveness", "loudness", "key", "mode")
 
 
+def external_links(track: CatalogTrack) -> dict[str, str] | None:
+    """Where a track lives outside this server, so one that cannot play here can be heard there."""
+    if track.source == "spotify" and track.external_id:
+        return {
+            "spotify": f"spotify:track:{track.external_id}",
+            "spotify_url": f"https://open.spotify.com/track/{track.external_id}",
+        }
+    return None
+
+
 def track_json(track: CatalogTrack, score: float | None = None, reason: str | None = None) -> dict[str, Any]:
-    has_media = track.media_kind != "none" and bool(track.media_ref)
+    has_media = is_playable(track)
     body: dict[str, Any] = {
         "id": track.id,
         "title": track.title,
@@ -27,9 +37,13 @@ def track_json(track: CatalogTrack, score: float | None = None, reason: str | No
         "media": {
             "kind": track.media_kind if has_media else "none",
             "url": f"/api/tracks/{track.id}/media" if has_media else None,
+            "playable": has_media,
         },
         "source": track.source,
     }
+    links = external_links(track)
+    if links is not None:
+        body["links"] = links
     if score is not None:
         body["score"] = round(float(score), 4)
     if reason is not None:

@@ -101,6 +101,8 @@ def synthetic_catalog(n: int, rng: random.Random) -> list[TrackRecord]:
                    "acousticness": jitter(acoustic), "danceability": jitter(0.5),
                    "tempo": 70 + rng.random() * 100, "loudness": -20 + 15 * energy},
             descriptors=words,
+            # Live queues hold only playable tracks; the bench never fetches the media itself.
+            media_kind="audio", media_ref=f"/bench/media/{i}.wav",
         ))
     return records
 

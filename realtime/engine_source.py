@@ -11,8 +11,10 @@ from __future__ import annotations
 import logging
 
 from app.state import AppState
+from app.store.settings import get_settings
 from realtime.queue_frames import Ranked
 from realtime.session_store import Snapshot
+from recsys.index.base import TrackFilter
 from recsys.moods import MoodSpec
 
 log = logging.getLogger("musicrec.realtime")
@@ -27,10 +29,13 @@ class EngineSource:
         if engine is None:  # no index (yet): queues stay empty rather than failing
             return []
         spec = _spec(session.mood)
+        # What a listener hears: only tracks this server can play, unless they asked for all.
+        settings = await get_settings(self._state.db, session.user_id)
+        flt = TrackFilter(playable_only=not settings.include_unplayable)
         try:
-            profile = await engine.new_session(spec)
+            profile = await engine.new_session(spec, flt)
         except KeyError:  # a preset that no longer exists: fall back to no mood
-            profile = await engine.new_session(None)
+            profile = await engine.new_session(None, flt)
         if session.events:
             await engine.points(tid for tid, _ in session.events)  # warm the cache in one retrieve
             for track_id, action in session.events:

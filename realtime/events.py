@@ -41,3 +41,14 @@ async def publish_mood(state: AppState, user_id: int, mood: StoredMood) -> None:
         await realtime.queues.on_mood(user_id, mood_json(mood))
     except (RedisError, OSError) as exc:
         log.warning("mood change of user %s not published: %s", user_id, exc)
+
+
+async def publish_refresh(state: AppState, user_id: int, reason: str) -> None:
+    """Something the queue depends on changed outside the session (the user's settings)."""
+    realtime = get_realtime(state)
+    if realtime is None:
+        return
+    try:
+        await realtime.queues.on_refresh(user_id, reason)
+    except (RedisError, OSError) as exc:
+        log.warning("%s change of user %s not published: %s", reason, user_id, exc)

@@ -44,6 +44,10 @@ class Hub:
     def local(self, user_id: int) -> set[Connection]:
         return self._users.get(user_id, set())
 
+    def local_users(self) -> set[int]:
+        """Users with at least one open connection on this instance."""
+        return {user_id for user_id, conns in self._users.items() if conns}
+
     async def start(self) -> None:
         await self.bus.start()
         self._sweeper = asyncio.create_task(self._sweep(), name="realtime-sweeper")

@@ -76,7 +76,15 @@ class Ping:
     ref: Ref | None = None
 
 
-ClientFrame = Hello | MoodChange | Feedback | Next | Ping
+@dataclass(frozen=True, slots=True)
+class Play:
+    """Play this track now (picked from search, similar tracks, the queue, or "previous")."""
+
+    track_id: int
+    ref: Ref | None = None
+
+
+ClientFrame = Hello | MoodChange | Feedback | Next | Ping | Play
 
 
 def decode(data: bytes | str | None) -> ClientFrame:
@@ -217,10 +225,17 @@ def _feedback(raw: dict[Any, Any], ref: Ref | None) -> Feedback:
     return Feedback(track_id, action, position, ref)
 
 
+def _play(raw: dict[Any, Any], ref: Ref | None) -> Play:
+    track_id = _int(raw, "track_id", ref, 1, MAX_TRACK_ID, required=True)
+    assert track_id is not None
+    return Play(track_id, ref)
+
+
 _PARSERS: dict[str, Callable[[dict[Any, Any], Ref | None], ClientFrame]] = {
     "hello": _hello,
     "mood": _mood,
     "feedback": _feedback,
     "next": lambda raw, ref: Next(ref),
     "ping": lambda raw, ref: Ping(ref),
+    "play": _play,
 }

@@ -8,6 +8,7 @@ from dataclasses import dataclass
 from redis.asyncio import BlockingConnectionPool, Redis
 
 from app.state import AppState
+from realtime.catalog_watch import CatalogWatch
 from realtime.engine_source import EngineSource
 from realtime.hub import Hub
 from realtime.session import Sessions
@@ -30,6 +31,7 @@ class Realtime:
     hub: Hub
     queues: UserQueues
     sessions: Sessions
+    catalog_watch: CatalogWatch
 
     @classmethod
     def build(cls, state: AppState) -> Realtime:
@@ -46,12 +48,14 @@ class Realtime:
         queues = UserQueues(state, store, hub, EngineSource(state), catalog, settings.ws_coalesce_ms / 1000)
         sessions = Sessions(state, store, hub, queues, catalog)
         hub.resync = sessions.resync
-        return cls(redis, store, hub, queues, sessions)
+        return cls(redis, store, hub, queues, sessions, CatalogWatch(state.db, hub, queues))
 
     async def start(self) -> None:
         await self.hub.start()
+        self.catalog_watch.start()
 
     async def stop(self) -> None:
+        await self.catalog_watch.stop()
         await self.queues.close()
         await self.hub.stop()
         await self.redis.aclose(close_connection_pool=True)

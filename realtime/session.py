@@ -22,13 +22,13 @@ from redis.exceptions import RedisError
 
 from app.errors import ApiError
 from app.listening import change_mood, record_feedback
-from app.moods_input import mood_spec
+from app.moods_input import checked_mood_spec
 from app.state import AppState
 from app.store import users
 from realtime import protocol
 from realtime.connection import CLOSE_INTERNAL, Connection, Outgoing
 from realtime.hub import Hub
-from realtime.protocol import Feedback, Hello, MoodChange, Next, Ping
+from realtime.protocol import Feedback, Hello, MoodChange, Next, Ping, Play
 from realtime.queue_frames import render_many
 from realtime.session_store import HelloResult, SessionStore
 from realtime.track_cache import TrackCache
@@ -69,6 +69,8 @@ class Sessions:
         elif isinstance(frame, Next):
             await self._queues.advance(conn.user_id)
             await self._ack(conn, frame.ref, text)
+        elif isinstance(frame, Play):
+            await self._play(conn, frame, text)
 
     async def send_error(
         self, conn: Connection, code: str, message: str, ref: protocol.Ref | None, text: bool
@@ -207,11 +209,20 @@ class Sessions:
             return
         await self._ack(conn, frame.ref, text)
 
+    async def _play(self, conn: Connection, frame: Play, text: bool) -> None:
+        if not await self._catalog.get_many([frame.track_id]):
+            await self.send_error(conn, "unknown_track", f"no track with id {frame.track_id}",
+                                  frame.ref, text)
+            return
+        await self._queues.play_now(conn.user_id, frame.track_id)
+        await self._ack(conn, frame.ref, text)
+
     async def _mood(self, conn: Connection, frame: MoodChange, text: bool) -> None:
         try:
-            spec = mood_spec(frame.preset, frame.text, frame.energy, frame.valence)
-        except (ApiError, KeyError):
-            await self.send_error(conn, "unknown_mood", f"no mood preset {frame.preset!r}", frame.ref, text)
+            spec = await checked_mood_spec(self._state.db, frame.preset, frame.text, frame.energy,
+                                           frame.valence)
+        except ApiError as exc:  # an unknown preset, or words that mean nothing
+            await self.send_error(conn, exc.code, exc.message, frame.ref, text)
             return
         await change_mood(self._state, conn.user_id, spec)
         await self._ack(conn, frame.ref, text)

@@ -51,6 +51,7 @@ CONN_TTL_S = 180  # a connection not refreshed this long belongs to a dead insta
 REFRESH_CHUNK = 250
 EVENTS_KEPT = 50  # recent events the profile is built from
 ADVANCING = ("skip", "complete", "dislike")  # on the now-playing track, these move to the next
+KEEPS_QUEUED = ("like", "unlike")  # verdicts that neither exclude a track nor take it off the list
 
 # Shared Lua: advance now_playing to the head of the upcoming queue.
 _ADVANCE_FN = """
@@ -93,7 +94,8 @@ local tid, action = tonumber(ARGV[1]), ARGV[2]
 redis.call('RPUSH', KEYS[3], ARGV[1] .. ':' .. action)
 redis.call('LTRIM', KEYS[3], -tonumber(ARGV[3]), -1)
 redis.call('HINCRBY', KEYS[1], 'evn', 1)
-if action ~= 'like' then redis.call('SADD', KEYS[2], ARGV[1]) end
+local verdict = action == 'like' or action == 'unlike'
+if not verdict then redis.call('SADD', KEYS[2], ARGV[1]) end
 local advanced = 0
 local np = redis.call('HGET', KEYS[1], 'np')
 if np and np ~= '' and cmsgpack.unpack(np)[1] == tid then
@@ -101,7 +103,7 @@ if np and np ~= '' and cmsgpack.unpack(np)[1] == tid then
     advance(KEYS[1], KEYS[2])
     advanced = 1
   end
-elseif action ~= 'like' then
+elseif not verdict then
   -- played, skipped or disliked from the upcoming list: it leaves the list at once
   local raw = redis.call('HGET', KEYS[1], 'q')
   if raw and raw ~= '' then
@@ -121,6 +123,31 @@ if redis.call('EXISTS', KEYS[1]) == 0 then return -1 end
 advance(KEYS[1], KEYS[2])
 local ver = redis.call('HINCRBY', KEYS[1], 'ver', 1)
 touch(ARGV[1], KEYS[1], KEYS[2])
+return ver
+"""
+
+# KEYS: st excl; ARGV: packed ranked track, track id, ttl
+_PLAY = _TOUCH_FN + """
+if redis.call('EXISTS', KEYS[1]) == 0 then return -1 end
+local tid = tonumber(ARGV[2])
+local raw = redis.call('HGET', KEYS[1], 'q')
+if raw and raw ~= '' then
+  local q, kept = cmsgpack.unpack(raw), {}
+  for _, item in ipairs(q) do if item[1] ~= tid then table.insert(kept, item) end end
+  redis.call('HSET', KEYS[1], 'q', cmsgpack.pack(kept))
+end
+redis.call('HSET', KEYS[1], 'np', ARGV[1])
+redis.call('SADD', KEYS[2], ARGV[2])
+local ver = redis.call('HINCRBY', KEYS[1], 'ver', 1)
+touch(ARGV[3], KEYS[1], KEYS[2])
+return ver
+"""
+
+# KEYS: st; ARGV: ttl
+_BUMP = """
+if redis.call('EXISTS', KEYS[1]) == 0 then return -1 end
+local ver = redis.call('HINCRBY', KEYS[1], 'ver', 1)
+redis.call('EXPIRE', KEYS[1], ARGV[1])
 return ver
 """
 
@@ -222,6 +249,7 @@ class Snapshot:
     mood: dict[str, Any] | None
     events: list[tuple[int, str]]
     excluded: set[int] = field(default_factory=set)
+    user_id: int = 0
 
 
 @dataclass(slots=True)
@@ -258,6 +286,8 @@ class SessionStore:
         self._apply = redis.register_script(_APPLY_EVENT)
         self._next = redis.register_script(_NEXT)
         self._mood = redis.register_script(_SET_MOOD)
+        self._play = redis.register_script(_PLAY)
+        self._bump = redis.register_script(_BUMP)
         self._local = redis.register_script(_LOCAL_SEQ)
         self._publish = redis.register_script(_PUBLISH)
         self._hello = redis.register_script(_HELLO)
@@ -296,6 +326,17 @@ class SessionStore:
         ver = int(await self._next(keys=self._keys(user_id, "st", "excl"), args=[STATE_TTL_S]))
         return None if ver < 0 else ver
 
+    async def play_now(self, user_id: int, track: Ranked) -> int | None:
+        """Make ``track`` now playing (out of the upcoming list, never queued again); new ver."""
+        ver = int(await self._play(keys=self._keys(user_id, "st", "excl"),
+                                   args=[pack_one(track), track.id, STATE_TTL_S]))
+        return None if ver < 0 else ver
+
+    async def bump(self, user_id: int) -> int | None:
+        """Mark the queue out of date (something it depends on changed); the new ver."""
+        ver = int(await self._bump(keys=self._keys(user_id, "st"), args=[STATE_TTL_S]))
+        return None if ver < 0 else ver
+
     async def set_mood(self, user_id: int, mood: dict[str, Any] | None) -> int | None:
         ver = int(await self._mood(keys=self._keys(user_id, "st"), args=[_mood_arg(mood), STATE_TTL_S]))
         return None if ver < 0 else ver
@@ -322,6 +363,7 @@ class SessionStore:
             mood=json.loads(mood) if mood else None,
             events=[_event(e) for e in events],
             excluded={int(i) for i in excluded},
+            user_id=user_id,
         )
 
     async def publish_queue(

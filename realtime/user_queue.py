@@ -22,7 +22,7 @@ from app.views import mood_json
 from realtime.coalesce import Coalescer
 from realtime.hub import Hub
 from realtime.queue_frames import QueueSnapshot, Ranked
-from realtime.session_store import EVENTS_KEPT, SessionStore, Snapshot
+from realtime.session_store import EVENTS_KEPT, KEEPS_QUEUED, SessionStore, Snapshot
 from realtime.track_cache import TrackCache
 
 log = logging.getLogger("musicrec.realtime")
@@ -38,7 +38,11 @@ _REASONS = {
     "skip": "Steering away from what you skipped",
     "dislike": "Steering away from what you disliked",
     "play": "Updated for what you are playing",
+    "unlike": "Like taken back",
     "next": "Next up",
+    "play_now": "Playing your pick",
+    "settings": "Settings changed",
+    "catalog": "The catalog is ready",
 }
 
 
@@ -99,7 +103,7 @@ class UserQueues:
         db = self._state.db
         stored = await moods.get_mood(db, user_id)
         latest = await events.latest(db, user_id, EVENTS_KEPT)
-        excluded = {e.track_id for e in latest if e.action != "like"}
+        excluded = {e.track_id for e in latest if e.action not in KEEPS_QUEUED}
         await self._store.init(
             user_id, mood_json(stored), [(e.track_id, e.action) for e in latest], excluded
         )
@@ -116,6 +120,24 @@ class UserQueues:
     async def on_mood(self, user_id: int, mood: dict[str, Any] | None) -> None:
         if await self._store.set_mood(user_id, mood) is not None:
             await self._changed(user_id, "mood")
+
+    async def on_refresh(self, user_id: int, reason: str) -> None:
+        """Something outside the session that the queue depends on changed (settings)."""
+        if await self._store.bump(user_id) is not None:
+            await self._changed(user_id, reason)
+
+    async def play_now(self, user_id: int, track_id: int) -> None:
+        """The listener picked a track (search, similar, a queued row, previous): it plays now."""
+        picked = Ranked(track_id, 0.0, "your pick")
+        if await self._store.play_now(user_id, picked) is None:
+            await self.rebuild(user_id)
+            await self._store.play_now(user_id, picked)
+        self.request(user_id, "play_now")
+
+    def refresh_empty(self, user_ids: set[int]) -> None:
+        """After the catalog changed: recompute the queues of these users that are empty."""
+        for user_id in user_ids:
+            self.request(user_id, "catalog")
 
     async def advance(self, user_id: int) -> None:
         if await self._store.advance(user_id) is None:
@@ -135,6 +157,8 @@ class UserQueues:
             return
         if reason == "start" and session.fresh:
             return  # several tabs said hello to a stale session: an earlier run already served them
+        if reason == "catalog" and (session.now_playing is not None or session.upcoming):
+            return  # a queue that has tracks keeps them; only empty ones are filled
         self.stats.computed += 1
         ranked = await self.source.upcoming(session, QUEUE_SIZE + 1)
         playing = session.now_playing

@@ -48,6 +48,13 @@ class TrackRecord:
     media_ref: str | None = None  # file path or corpus reference; never sent to clients
 
 
+def is_playable(track: TrackRecord) -> bool:
+    """Whether this server can play the track: it has media of its own (a demo piece's MIDI,
+    an audio file). The one rule; the index payload, the Track JSON and the queue filter use it.
+    A track known only from a features table (a Spotify CSV row) is not playable here."""
+    return track.media_kind != "none" and bool(track.media_ref)
+
+
 @dataclass(slots=True)
 class CatalogTrack(TrackRecord):
     """A stored track: a TrackRecord with its database id."""

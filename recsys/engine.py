@@ -9,12 +9,13 @@ of given tracks), and never calls the encoder for feedback events.
 from __future__ import annotations
 
 from collections import OrderedDict
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
 
+from recsys.dedupe import DuplicateKey, distinct, duplicate_key, title_key
 from recsys.diversify import (
     arc_targets,
     artists_of,
@@ -39,6 +40,11 @@ DISLIKED_ARTIST_PENALTY = 0.08
 LIKED_REASON_MIN_SIMILARITY = 0.55
 MAX_LIMIT = 500  # callers enforce their own (smaller) limits; this only stops absurd requests
 MAX_QUERY_CHARS = 500
+# When a pool cannot fill a list (few artists fit the mood), the next query asks this many
+# times more candidates before the per-artist cap is relaxed.
+POOL_GROWTH = 4
+MAX_POOL = 1000
+RELAXED_NOTE = "few other artists fit, so this one returns sooner"
 
 
 class UnknownTrack(KeyError):
@@ -85,6 +91,10 @@ class _PointCache:
         self._items.clear()
 
 
+def _noted(reason: str, over_cap: bool) -> str:
+    return f"{reason}; {RELAXED_NOTE}" if over_cap else reason
+
+
 def _scored(hit: Hit, reason: str) -> Scored:
     # A copy: the hit's payload is also held by the vector cache, and callers decorate results.
     return Scored(hit.id, hit.score, reason, dict(hit.payload))
@@ -94,6 +104,36 @@ def _with_popularity(hits: Sequence[Hit]) -> np.ndarray:
     scores = np.array([h.score for h in hits], dtype=np.float32)
     popularity = np.array([float(h.payload.get("popularity") or 0.0) for h in hits], dtype=np.float32)
     return scores + POPULARITY_WEIGHT * np.clip(popularity, 0.0, 100.0) / 100.0
+
+
+Relevance = Callable[[Sequence[Hit]], np.ndarray]
+
+
+@dataclass(slots=True)
+class _Picked:
+    """A list chosen from a pool: the chosen hits, the pool they came from, and the hits that
+    are only there because the per-artist cap was relaxed (their reasons say so)."""
+
+    chosen: list[Hit]
+    pool: list[Hit]
+    over_cap: set[int]
+
+    @property
+    def spare(self) -> list[Hit]:
+        ids = {h.id for h in self.chosen}
+        return [h for h in self.pool if h.id not in ids]
+
+
+def _over_cap(chosen: Sequence[Hit], cap: int) -> set[int]:
+    counts: dict[str, int] = {}
+    over = set()
+    for hit in chosen:
+        names = artists_of(hit)
+        if any(counts.get(a, 0) >= cap for a in names):
+            over.add(hit.id)
+        for a in names:
+            counts[a] = counts.get(a, 0) + 1
+    return over
 
 
 def _similarity(a_text: np.ndarray, a_audio: np.ndarray, b_text: np.ndarray, b_audio: np.ndarray) -> float:
@@ -150,6 +190,37 @@ class Engine:
         self._cache.put_hits(hits)
         return hits
 
+    async def _pick(
+        self,
+        text: np.ndarray | None,
+        audio: np.ndarray,
+        weights: BlendWeights,
+        flt: TrackFilter,
+        pool_size: int,
+        size: int,
+        lam: float,
+        per_artist: int,
+        relevance: Relevance,
+        taken: Iterable[DuplicateKey | None] = (),
+    ) -> _Picked:
+        """``size`` hits by MMR from a pool without near-duplicates, never fewer than the
+        catalog allows: a pool too small is asked again larger, then the per-artist cap is
+        relaxed step by step (x2, x4, ... then none). Only a catalog that truly runs out of
+        matching tracks gives fewer."""
+        taken = list(taken)
+        pool = distinct(await self._blend(text, audio, weights, flt, pool_size), taken)
+        chosen = mmr(pool, size, lam=lam, max_per_artist=per_artist, relevance=relevance(pool))
+        if len(chosen) < size and pool_size < MAX_POOL:
+            larger = min(pool_size * POOL_GROWTH, MAX_POOL)
+            pool = distinct(await self._blend(text, audio, weights, flt, larger), taken)
+            chosen = mmr(pool, size, lam=lam, max_per_artist=per_artist, relevance=relevance(pool))
+        cap: int | None = per_artist
+        while len(chosen) < min(size, len(pool)) and cap is not None:
+            cap = cap * 2 if cap * 2 < size else None
+            chosen = mmr(pool, size, lam=lam, max_per_artist=cap, relevance=relevance(pool))
+        over = _over_cap(chosen, per_artist) if cap != per_artist else set()
+        return _Picked(chosen, pool, over)
+
     # -- one-shot lists ---------------------------------------------------------------------
 
     async def recommend(
@@ -159,11 +230,12 @@ class Engine:
         limit = min(max(1, limit), MAX_LIMIT)
         query = await self.resolve_mood(mood)
         weights = query.weights if query.text_vector is not None else AUDIO_ONLY_WEIGHTS
-        pool = await self._blend(
-            query.text_vector, query.audio_vector, weights, flt, min(max(3 * limit, 60), 300)
+        picked = await self._pick(
+            query.text_vector, query.audio_vector, weights, flt or TrackFilter(),
+            min(max(3 * limit, 60), 300), limit, 0.85, 2, _with_popularity,
         )
-        chosen = mmr(pool, limit, lam=0.85, max_per_artist=2, relevance=_with_popularity(pool))
-        tracks = [_scored(h, mood_reason(h.payload, query)) for h in chosen]
+        tracks = [_scored(h, _noted(mood_reason(h.payload, query), h.id in picked.over_cap))
+                  for h in picked.chosen]
         return tracks, list_explanation(query, flt, len(tracks))
 
     async def similar(self, track_id: int, limit: int = 20, flt: TrackFilter | None = None) -> list[Scored]:
@@ -172,13 +244,16 @@ class Engine:
         if source is None:
             raise UnknownTrack(track_id)
         base = flt or TrackFilter()
+        limit = min(max(1, limit), MAX_LIMIT)
+        # A few more than asked: the source's own twins (same song, another id) are dropped.
         hits = await self._blend(
             source.text,
             source.audio,
             BlendWeights(0.5, 0.5),
             base.excluding({track_id}),
-            min(max(1, limit), MAX_LIMIT),
+            limit + 10,
         )
+        hits = distinct(hits, [duplicate_key(source.payload)])[:limit]
         title = quote_title(source.payload.get("title"))
         source_artists = frozenset(source.payload.get("artist") or ())
         source_genres = set(source.payload.get("genre") or ())
@@ -235,16 +310,18 @@ class Engine:
             weights = BlendWeights(text=max(weights.text, 0.5), audio=1.0 - max(weights.text, 0.5))
         exclude = set(recent_ids or ()) | set(seed_ids)
         base = flt or TrackFilter()
-        pool = await self._blend(text, audio, weights, base.excluding(exclude), min(3 * size, 300))
         per_artist = max(1, min(3, size // 10))
-        chosen = mmr(pool, size, lam=0.7, max_per_artist=per_artist, relevance=_with_popularity(pool))
-        chosen_ids = {h.id for h in chosen}
-        spare = [h for h in pool if h.id not in chosen_ids]
-        targets = arc_targets([energy_of(h) for h in chosen])
-        ordered = sequence_with_spacing(
-            chosen, spare, ARTIST_GAP, choose=energy_arc_chooser(targets), count=len(chosen)
+        picked = await self._pick(
+            text, audio, weights, base.excluding(exclude), min(3 * size, 300), size, 0.7, per_artist,
+            _with_popularity, [duplicate_key(s.payload) for s in seeds],
         )
-        return [_scored(h, self._seed_or_mood_reason(h, seeds, query)) for h in ordered]
+        targets = arc_targets([energy_of(h) for h in picked.chosen])
+        ordered = sequence_with_spacing(
+            picked.chosen, picked.spare, ARTIST_GAP, choose=energy_arc_chooser(targets),
+            count=len(picked.chosen),
+        )
+        return [_scored(h, _noted(self._seed_or_mood_reason(h, seeds, query), h.id in picked.over_cap))
+                for h in ordered]
 
     @staticmethod
     def _seed_or_mood_reason(hit: Hit, seeds: list[IndexPoint], query: MoodQuery) -> str:
@@ -288,30 +365,39 @@ class Engine:
         if now_playing_id is not None:
             excluded.add(now_playing_id)
         history = profile.recent_artists(ARTIST_GAP - 1)
+        playing_payload: dict[str, Any] | None = None
         if now_playing_id is not None and now_playing_id not in profile.history:
             # Usually cached from the queue it came from; otherwise one small retrieve.
             playing = (await self.points([now_playing_id])).get(now_playing_id)
+            playing_payload = playing.payload if playing else None
             history = [*history, frozenset(playing.payload.get("artist") or ()) if playing else frozenset()]
-        pool = await self._blend(
-            targets.text,
-            targets.audio,
-            targets.weights,
-            profile.flt.excluding(excluded),
-            min(max(2 * size, 40), 200),
-        )
-        if not pool:
-            return []
-        relevance = _with_popularity(pool)
         banned = profile.disliked_artists()
-        if banned:
-            relevance = relevance - DISLIKED_ARTIST_PENALTY * np.array(
-                [bool(artists_of(h) & banned) for h in pool], dtype=np.float32
-            )
-        chosen = mmr(pool, size, lam=0.85, max_per_artist=2, relevance=relevance)
-        chosen_ids = {h.id for h in chosen}
-        spare = [h for h in pool if h.id not in chosen_ids]
-        ordered = sequence_with_spacing(chosen, spare, ARTIST_GAP, history=history, count=len(chosen))
-        return [_scored(h, self._session_reason(h, targets, profile)) for h in ordered]
+
+        def relevance(pool: Sequence[Hit]) -> np.ndarray:
+            scores = _with_popularity(pool)
+            if banned:
+                scores = scores - DISLIKED_ARTIST_PENALTY * np.array(
+                    [bool(artists_of(h) & banned) for h in pool], dtype=np.float32
+                )
+            return scores
+
+        # Twins of what was heard (same song, another id) are as good as heard.
+        taken: list[DuplicateKey | None] = [
+            (e.artists, title_key(e.title)) for e in profile.events if e.title
+        ]
+        if playing_payload is not None:
+            taken.append(duplicate_key(playing_payload))
+        picked = await self._pick(
+            targets.text, targets.audio, targets.weights, profile.flt.excluding(excluded),
+            min(max(2 * size, 40), 200), size, 0.85, 2, relevance, taken,
+        )
+        if not picked.chosen:
+            return []
+        ordered = sequence_with_spacing(
+            picked.chosen, picked.spare, ARTIST_GAP, history=history, count=len(picked.chosen)
+        )
+        return [_scored(h, _noted(self._session_reason(h, targets, profile), h.id in picked.over_cap))
+                for h in ordered]
 
     @staticmethod
     def _session_reason(hit: Hit, targets: SessionTargets, profile: SessionProfile) -> str:

@@ -5,7 +5,8 @@ class, so what is measured offline is what runs.
 
 How events move the query (Rocchio-style arithmetic on the mood query, no model call):
 - every event has a signed weight: like +1, complete +0.6, play 0, skip -0.5, dislike -1;
-  a track's strongest signal counts (a like after a play is a like, not both);
+  a track's strongest signal counts (a like after a play is a like, not both); an unlike
+  is a verdict of weight 0: it cancels an earlier like of the track;
 - weights decay with recency: ``0.5 ** (age / HALF_LIFE_TRACKS)``, age counted in tracks
   (a track sends two or three events: play, then complete/skip, maybe like; counting events
   made a liked track fade faster than a skipped one), so the last several tracks steer and an
@@ -31,12 +32,17 @@ from recsys.features import AUDIO_DIM
 from recsys.index.base import BlendWeights, TrackFilter, Vectors
 from recsys.moods import MoodQuery
 
-Action = Literal["play", "complete", "skip", "like", "dislike"]
-ACTIONS: frozenset[str] = frozenset(get_args(Action))
+# The one list of listening actions: the store, the HTTP schema and the WebSocket protocol
+# take it from here.
+Action = Literal["play", "complete", "skip", "like", "unlike", "dislike"]
+ACTION_NAMES: tuple[str, ...] = get_args(Action)
+ACTIONS: frozenset[str] = frozenset(ACTION_NAMES)
 
-ACTION_WEIGHTS: dict[str, float] = {"like": 1.0, "complete": 0.6, "play": 0.0, "skip": -0.5, "dislike": -1.0}
+ACTION_WEIGHTS: dict[str, float] = {
+    "like": 1.0, "unlike": 0.0, "complete": 0.6, "play": 0.0, "skip": -0.5, "dislike": -1.0,
+}
 # Which signal about a track wins: an explicit verdict over a listening outcome over a start.
-_PRIORITY: dict[str, int] = {"like": 2, "dislike": 2, "complete": 1, "skip": 1, "play": 0}
+_PRIORITY: dict[str, int] = {"like": 2, "unlike": 2, "dislike": 2, "complete": 1, "skip": 1, "play": 0}
 
 HALF_LIFE_TRACKS = 8.0  # the offline evaluation (docs/evaluation.md) chose it over 3-4
 MAX_EVENTS = 64  # older events no longer steer (their ids stay excluded)
@@ -121,6 +127,8 @@ class SessionProfile:
         elif action == "like":
             self.liked.add(track_id)
             self.disliked.discard(track_id)
+        elif action == "unlike":
+            self.liked.discard(track_id)
         artists = frozenset((payload or {}).get("artist") or ())
         self._artists[track_id] = artists
         if not self.history or self.history[-1] != track_id:

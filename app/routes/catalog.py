@@ -11,6 +11,7 @@ from quart_schema import validate_querystring
 
 from app.errors import ApiError
 from app.hydrate import hydrate
+from app.moods_input import words_mean_something
 from app.schemas import LimitQuery, SearchQuery
 from app.state import AppState, get_state
 from app.store import tracks
@@ -52,16 +53,20 @@ async def similar(track_id: int, query_args: LimitQuery) -> ResponseReturnValue:
 @bp.get("/search")
 @validate_querystring(SearchQuery)
 async def search(query_args: SearchQuery) -> ResponseReturnValue:
-    """Exact title/artist matches first, then what the words mean (the text vector)."""
+    """Exact title/artist matches first, then what the words mean (the text vector); words
+    that mean nothing and name nothing get no results and a message, not random tracks."""
     state = get_state()
     by_name = await tracks.search_title_artist(state.db, query_args.q, query_args.limit)
     results = [track_json(t, reason="title or artist match") for t in by_name]
     seen = {t.id for t in by_name}
+    if not results and not await words_mean_something(state.db, query_args.q):
+        return {"tracks": [], "message": f"Nothing matches \u201c{query_args.q[:60]}\u201d"}
     if len(results) < query_args.limit and state.engine is not None:
         semantic: list[Scored] = await state.engine.search_text(
             query_args.q, query_args.limit, TrackFilter(exclude_ids=seen))
         results += (await hydrate(state.db, semantic))[: query_args.limit - len(results)]
-    return {"tracks": results}
+    message = None if results else f"Nothing matches \u201c{query_args.q[:60]}\u201d"
+    return {"tracks": results, "message": message}
 
 
 @bp.get("/<int:track_id>/media")

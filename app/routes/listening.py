@@ -8,7 +8,7 @@ from quart_schema import validate_querystring, validate_request
 
 from app.auth.user import require_user_id
 from app.listening import change_mood, record_feedback
-from app.moods_input import mood_spec
+from app.moods_input import checked_mood_spec
 from app.schemas import FeedbackBody, HistoryQuery, MoodBody
 from app.state import get_state
 from app.store import events, tracks
@@ -21,8 +21,9 @@ bp = Blueprint("listening", __name__, url_prefix="/api")
 @validate_request(MoodBody)
 async def put_mood(data: MoodBody) -> ResponseReturnValue:
     user_id = await require_user_id()
-    spec = mood_spec(data.mood, data.text, data.energy, data.valence)
-    mood = await change_mood(get_state(), user_id, spec)
+    state = get_state()
+    spec = await checked_mood_spec(state.db, data.mood, data.text, data.energy, data.valence)
+    mood = await change_mood(state, user_id, spec)
     return {"mood": mood_json(mood)}
 
 
@@ -32,7 +33,9 @@ async def feedback(data: FeedbackBody) -> ResponseReturnValue:
     user_id = await require_user_id()
     event, _created = await record_feedback(get_state(), user_id, data.track_id, data.action,
                                             data.position_ms, data.ref)
-    return {"accepted": True, "event_id": event.id}, 202
+    # "changed": false for a like of a liked track (or an unlike of one not liked).
+    return {"accepted": True, "event_id": event.id if event else None,
+            "changed": event is not None}, 202
 
 
 @bp.get("/history")
@@ -40,7 +43,7 @@ async def feedback(data: FeedbackBody) -> ResponseReturnValue:
 async def history(query_args: HistoryQuery) -> ResponseReturnValue:
     user_id = await require_user_id()
     state = get_state()
-    page = await events.history(state.db, user_id, query_args.limit, query_args.before)
+    page = await events.outcomes(state.db, user_id, query_args.limit, query_args.before)
     found = await tracks.get_many(state.db, [e.track_id for e in page])
     return {
         "events": [

@@ -13,11 +13,12 @@ from app import quickmix_cache
 from app.auth.user import require_user_id
 from app.errors import ApiError
 from app.hydrate import hydrate
-from app.moods_input import mood_spec, stored_spec
+from app.moods_input import checked_mood_spec, stored_spec
 from app.routes.catalog import engine_or_503
 from app.schemas import QuickMixBody, RecommendationQuery
 from app.state import get_state
 from app.store import events, mixes, moods, tracks
+from app.store.settings import get_settings
 from app.views import track_json
 from recsys.index.base import TrackFilter
 from recsys.moods import PRESETS, MoodSpec
@@ -49,7 +50,7 @@ async def recommendations(query_args: RecommendationQuery) -> ResponseReturnValu
     q = query_args
     spec: MoodSpec | None
     if q.mood is not None or q.text is not None:
-        spec = mood_spec(q.mood, q.text, q.energy, q.valence)
+        spec = await checked_mood_spec(state.db, q.mood, q.text, q.energy, q.valence)
     else:
         spec = stored_spec(await moods.get_mood(state.db, user_id))
     flt = _filter(q.genre, q.explicit, q.year_min, q.year_max)
@@ -65,7 +66,7 @@ async def quickmix(data: QuickMixBody) -> ResponseReturnValue:
     engine = engine_or_503(state)
     spec: MoodSpec | None
     if data.mood is not None or data.text is not None:
-        spec = mood_spec(data.mood, data.text, data.energy, data.valence)
+        spec = await checked_mood_spec(state.db, data.mood, data.text, data.energy, data.valence)
     else:
         spec = stored_spec(await moods.get_mood(state.db, user_id))
     request_key = data.model_dump() | {"resolved_mood": spec and [spec.preset, spec.text, spec.energy,
@@ -85,6 +86,9 @@ async def quickmix(data: QuickMixBody) -> ResponseReturnValue:
     liked = [e.track_id for e in await events.history(state.db, user_id, 50, None) if e.action == "like"]
     seeds = list(dict.fromkeys([*data.seed_track_ids, *liked[:PROFILE_SEEDS]]))
     flt = _filter(data.genre, data.explicit, data.year_min, data.year_max)
+    # A mix is for listening: only tracks this server can play, unless the listener asked for all.
+    # (A settings change bumps the profile version, so a cached mix never outlives it.)
+    flt.playable_only = not (await get_settings(state.db, user_id)).include_unplayable
     found = await engine.quickmix(spec, seeds, data.size, flt, recent)
     mix_id = secrets.token_urlsafe(12)
     body = {"mix_id": mix_id, "tracks": await hydrate(state.db, found)}

@@ -6,8 +6,9 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from app.store.db import Database
+from recsys.session import ACTION_NAMES
 
-ACTIONS = ("play", "complete", "skip", "like", "dislike")
+ACTIONS = ACTION_NAMES  # re-exported: the list is defined once, in recsys.session
 
 
 @dataclass(frozen=True, slots=True)
@@ -21,6 +22,14 @@ class Event:
     client_ref: str | None
 
 
+_COLUMNS = "id, user_id, track_id, action, position_ms, at, client_ref"
+# Likes are a state (the like button toggles): a like of a liked track, or an unlike of a track
+# that is not liked, changes nothing and is not stored again.
+TOGGLES = ("like", "unlike")
+# What ends a listen: history shows these, not the "play" that started it.
+OUTCOMES = ("complete", "skip", "dislike")
+
+
 async def record(
     db: Database,
     user_id: int,
@@ -28,14 +37,19 @@ async def record(
     action: str,
     position_ms: int | None,
     client_ref: str | None,
-) -> tuple[Event, bool]:
-    """Write one event; returns (event, created). A repeated client_ref returns the first event."""
+) -> tuple[Event | None, bool]:
+    """Write one event; returns (event, created). A repeated client_ref returns the first event;
+    a like/unlike that would not change the track's like state returns (None, False)."""
     row = await db.fetchrow(
-        """
+        f"""
         INSERT INTO listening_events (user_id, track_id, action, position_ms, client_ref)
-        VALUES ($1, $2, $3, $4, $5)
+        SELECT $1, $2, $3, $4, $5
+        WHERE $3 NOT IN ('like', 'unlike') OR $3 <> coalesce((
+            SELECT action FROM listening_events
+            WHERE user_id = $1 AND track_id = $2 AND action IN ('like', 'unlike')
+            ORDER BY id DESC LIMIT 1), 'unlike')
         ON CONFLICT (user_id, client_ref) WHERE client_ref IS NOT NULL DO NOTHING
-        RETURNING id, user_id, track_id, action, position_ms, at, client_ref
+        RETURNING {_COLUMNS}
         """,
         user_id,
         track_id,
@@ -45,14 +59,42 @@ async def record(
     )
     if row is not None:
         return Event(**dict(row)), True
-    existing = await db.fetchrow(
-        "SELECT id, user_id, track_id, action, position_ms, at, client_ref FROM listening_events"
-        " WHERE user_id = $1 AND client_ref = $2",
+    if client_ref is not None:
+        existing = await db.fetchrow(
+            f"SELECT {_COLUMNS} FROM listening_events WHERE user_id = $1 AND client_ref = $2",
+            user_id,
+            client_ref,
+        )
+        if existing is not None:
+            return Event(**dict(existing)), False
+    if action in TOGGLES:
+        return None, False
+    raise RuntimeError("an event insert returned nothing")  # cannot happen: only toggles are skipped
+
+
+async def outcomes(db: Database, user_id: int, limit: int, before: int | None) -> list[Event]:
+    """History as a listener reads it: one row per listening outcome, newest first.
+
+    A "play" is left out once an outcome of the same track followed it (the play started the
+    listen that the outcome ends); a play with no outcome yet (playing now, or a tab closed
+    mid-track) stays.
+    """
+    rows = await db.fetch(
+        f"""
+        SELECT {_COLUMNS} FROM listening_events e
+        WHERE e.user_id = $1 AND ($2::bigint IS NULL OR e.id < $2)
+          AND (e.action <> 'play' OR NOT EXISTS (
+                SELECT 1 FROM listening_events o
+                WHERE o.user_id = e.user_id AND o.track_id = e.track_id AND o.id > e.id
+                  AND o.action = ANY($4::text[])))
+        ORDER BY e.id DESC LIMIT $3
+        """,
         user_id,
-        client_ref,
+        before,
+        limit,
+        list(OUTCOMES),
     )
-    assert existing is not None
-    return Event(**dict(existing)), False
+    return [Event(**dict(row)) for row in rows]
 
 
 async def history(db: Database, user_id: int, limit: int, before: int | None) -> list[Event]:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import AsyncIterator, Sequence
 
 import asyncpg
@@ -130,6 +131,17 @@ async def count(db: Database) -> int:
     return int(await db.fetchval("SELECT count(*) FROM tracks"))
 
 
+async def counts(db: Database) -> tuple[int, int]:
+    """(tracks, playable tracks); "playable" is recsys.catalog.is_playable in SQL."""
+    row = await db.fetchrow(
+        "SELECT count(*) AS total,"
+        " count(*) FILTER (WHERE media_kind <> 'none' AND coalesce(media_ref, '') <> '') AS playable"
+        " FROM tracks"
+    )
+    assert row is not None
+    return int(row["total"]), int(row["playable"])
+
+
 async def iterate(db: Database, batch: int = 2000) -> AsyncIterator[list[CatalogTrack]]:
     """Every track in id order, in batches: what an index rebuild reads."""
     last = 0
@@ -154,3 +166,20 @@ async def bump_catalog_version(conn: asyncpg.Connection) -> str:
             " RETURNING value"
         )
     )
+
+
+async def any_mentions(db: Database, words: Sequence[str]) -> bool:
+    """Whether any track names one of these words in its genres, descriptors, artists or title
+    (whole words, case-insensitive)."""
+    patterns = ["\\m" + re.escape(w) + "\\M" for w in words if w]
+    if not patterns:
+        return False
+    return bool(await db.fetchval(
+        """
+        SELECT EXISTS (
+            SELECT 1 FROM tracks
+            WHERE array_to_string(genres || descriptors || artists || ARRAY[title], ' ') ~* ANY($1::text[])
+        )
+        """,
+        patterns,
+    ))

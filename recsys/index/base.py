@@ -8,8 +8,8 @@ Every point is a track (point id = database id) with two named vectors:
   report ``audio_similarity(distance)`` so that every Hit score is "higher is better".
 
 Payload (what filters and the engine read): id, title, artist (normalised lowercase names),
-genre (lowercase), year, explicit, popularity, energy, valence, tempo, danceability,
-acousticness.
+genre (lowercase), year, explicit, playable (this server has the track's media), popularity,
+energy, valence, tempo, danceability, acousticness.
 
 ``search_blend`` (the mood query) prefetches the nearest candidates on both vectors in ONE
 query, gets their vectors back, and ranks the union by an exact weighted sum of the two
@@ -35,16 +35,19 @@ AUDIO = "audio"
 VectorName = Literal["text", "audio"]
 TEXT_DIM = EMBEDDING_DIM
 
-# Payload fields with an index, and their kinds. "explicit" is stored as 0/1: qdrant-edge-py
-# 0.9 turns MatchValue(True) into the integer 1, which never matches a stored bool (measured),
-# so the flag is kept as an integer in both back ends and turned back into a bool on reads.
+# Payload fields with an index, and their kinds. "explicit" and "playable" are stored as 0/1:
+# qdrant-edge-py 0.9 turns MatchValue(True) into the integer 1, which never matches a stored
+# bool (measured), so flags are kept as integers in both back ends and turned back into bools
+# on reads.
 PAYLOAD_INDEXES: dict[str, Literal["keyword", "integer", "float"]] = {
     "genre": "keyword",
     "artist": "keyword",
     "year": "integer",
     "explicit": "integer",
+    "playable": "integer",
     "popularity": "float",
 }
+FLAG_FIELDS = ("explicit", "playable")
 
 
 class TrackIndexError(Exception):
@@ -71,6 +74,7 @@ class TrackFilter:
     year_max: int | None = None
     artists_not: list[str] | None = None
     exclude_ids: set[int] = field(default_factory=set)
+    playable_only: bool = False
 
     def excluding(self, ids: Iterable[int]) -> TrackFilter:
         """A copy that also excludes ``ids`` (the original is left alone)."""
@@ -88,6 +92,8 @@ class TrackFilter:
             if not wanted & set(payload.get("genre") or []):
                 return False
         if self.explicit is False and payload.get("explicit"):
+            return False
+        if self.playable_only and not payload.get("playable"):
             return False
         year = payload.get("year")
         if self.year_min is not None and (year is None or year < self.year_min):
@@ -134,18 +140,20 @@ class BlendWeights:
 
 
 def to_storage_payload(payload: Mapping[str, Any]) -> dict[str, Any]:
-    """Payload as written to Qdrant (see PAYLOAD_INDEXES on why explicit is 0/1)."""
+    """Payload as written to Qdrant (see PAYLOAD_INDEXES on why flags are 0/1)."""
     stored = dict(payload)
-    if "explicit" in stored:
-        stored["explicit"] = int(bool(stored["explicit"]))
+    for flag in FLAG_FIELDS:
+        if flag in stored:
+            stored[flag] = int(bool(stored[flag]))
     return stored
 
 
 def from_storage_payload(payload: Mapping[str, Any] | None) -> dict[str, Any]:
     """Payload as the engine reads it."""
     public = dict(payload or {})
-    if "explicit" in public:
-        public["explicit"] = bool(public["explicit"])
+    for flag in FLAG_FIELDS:
+        if flag in public:
+            public[flag] = bool(public[flag])
     return public
 
 

@@ -9,7 +9,7 @@ from typing import Any
 
 import numpy as np
 
-from recsys.catalog import CatalogTrack
+from recsys.catalog import CatalogTrack, is_playable
 from recsys.encoder import AsyncEncoder
 from recsys.features import audio_matrix
 from recsys.index.base import IndexPoint, TrackIndex, normalise_name
@@ -31,6 +31,7 @@ def track_payload(track: CatalogTrack) -> dict[str, Any]:
         "year": track.year,
         "explicit": bool(track.explicit),
         "popularity": float(track.popularity) if track.popularity is not None else None,
+        "playable": is_playable(track),
     }
     for feature in PAYLOAD_AUDIO:
         value = track.audio.get(feature)

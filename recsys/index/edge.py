@@ -76,6 +76,8 @@ def _edge_filter(flt: TrackFilter | None) -> Any:
         must.append(FieldCondition("genre", match=MatchAny([normalise_name(g) for g in flt.genres])))
     if flt.explicit is False:
         must.append(FieldCondition("explicit", match=MatchValue(0)))
+    if flt.playable_only:
+        must.append(FieldCondition("playable", match=MatchValue(1)))
     if flt.year_min is not None or flt.year_max is not None:
         must.append(FieldCondition("year", range=RangeFloat(gte=flt.year_min, lte=flt.year_max)))
     if flt.artists_not:

@@ -58,6 +58,8 @@ def _server_filter(flt: TrackFilter | None) -> qm.Filter | None:
         )
     if flt.explicit is False:
         must.append(qm.FieldCondition(key="explicit", match=qm.MatchValue(value=0)))
+    if flt.playable_only:
+        must.append(qm.FieldCondition(key="playable", match=qm.MatchValue(value=1)))
     if flt.year_min is not None or flt.year_max is not None:
         must.append(qm.FieldCondition(key="year", range=qm.Range(gte=flt.year_min, lte=flt.year_max)))
     if flt.artists_not:

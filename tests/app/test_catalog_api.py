@@ -17,6 +17,7 @@ from app.catalog import import_records
 from app.factory import create_app
 from recsys.catalog import TrackRecord
 from tests.conftest import make_settings, unique_name
+from tests.realtime.conftest import write_tone
 from tests.recsys.conftest import make_catalog
 
 PASSWORD = "correct horse battery"
@@ -25,16 +26,11 @@ PASSWORD = "correct horse battery"
 def _records(tmp: Path) -> list[TrackRecord]:
     names = [f.name for f in dataclasses.fields(TrackRecord)]
     records = [TrackRecord(**{n: getattr(t, n) for n in names}) for t in make_catalog()]
-    # One track with real audio, to check HTTP Range serving.
-    audio_path = tmp / "tone.wav"
-    with wave.open(str(audio_path), "wb") as out:
-        out.setnchannels(1)
-        out.setsampwidth(2)
-        out.setframerate(8000)
-        samples = (np.sin(np.arange(16000) * 2 * np.pi * 440 / 8000) * 8000).astype("<i2")
-        out.writeframes(samples.tobytes())
-    records[0].media_kind = "audio"
-    records[0].media_ref = str(audio_path)
+    audio_path = write_tone(tmp / "tone.wav")
+    # A third of the catalog can play here (the same tone); the rest is known only by features.
+    for record in records[::3]:
+        record.media_kind = "audio"
+        record.media_ref = str(audio_path)
     return records
 
 
@@ -68,7 +64,10 @@ async def _logged_in(app: Any) -> Any:
 async def test_health_is_all_ok_with_the_index_open(catalog_app: Any) -> None:
     response = await catalog_app.test_client().get("/api/health")
     assert response.status_code == 200
-    assert await response.get_json() == {"postgres": "ok", "redis": "ok", "qdrant": "ok"}
+    body = await response.get_json()
+    assert [body[k] for k in ("postgres", "redis", "qdrant")] == ["ok", "ok", "ok"]
+    assert body["catalog"]["state"] == "ready"
+    assert body["catalog"]["tracks"] == body["catalog"]["loaded"] == body["catalog"]["total"] > 0
 
 
 async def test_moods_list_has_at_least_twelve_presets(catalog_app: Any) -> None:
@@ -155,6 +154,7 @@ async def test_quickmix_is_cached_and_feedback_invalidates_it(catalog_app: Any) 
     client = await _logged_in(catalog_app)
     first = await (await client.post("/api/quickmix", json={"mood": "chill", "size": 20})).get_json()
     assert first["cached"] is False and len(first["tracks"]) == 20
+    assert all(t["media"]["playable"] for t in first["tracks"]), "a mix holds only playable tracks"
     second = await (await client.post("/api/quickmix", json={"mood": "chill", "size": 20})).get_json()
     assert second["cached"] is True and second["mix_id"] == first["mix_id"]
     artists = [t["artists"][0] for t in first["tracks"]]
@@ -249,3 +249,79 @@ async def test_feedback_on_an_unknown_track_is_refused_and_stores_nothing(catalo
     assert response.status_code == 404
     assert (await response.get_json())["error"]["code"] == "track_not_found"
     assert await state.db.fetchval("SELECT count(*) FROM listening_events") == before
+
+
+async def test_quickmix_includes_unplayable_tracks_only_when_the_listener_asks(catalog_app: Any) -> None:
+    client = await _logged_in(catalog_app)
+    assert (await (await client.get("/api/me/settings")).get_json()) == {
+        "settings": {"include_unplayable": False}}
+    mix = await (await client.post("/api/quickmix", json={"mood": "workout", "size": 30})).get_json()
+    assert len(mix["tracks"]) == 30 and all(t["media"]["playable"] for t in mix["tracks"])
+
+    changed = await client.put("/api/me/settings", json={"include_unplayable": True})
+    assert (await changed.get_json()) == {"settings": {"include_unplayable": True}}
+    everything = await (await client.post("/api/quickmix", json={"mood": "workout", "size": 30})).get_json()
+    assert everything["cached"] is False, "a settings change makes the next mix fresh"
+    assert not all(t["media"]["playable"] for t in everything["tracks"])
+    assert (await (await client.get("/api/me/settings")).get_json())["settings"]["include_unplayable"]
+
+    bad = await client.put("/api/me/settings", json={"include_unplayable": "yes"})
+    assert bad.status_code == 422
+
+
+async def test_recommendations_show_unplayable_tracks_with_a_way_to_hear_them(catalog_app: Any) -> None:
+    client = await _logged_in(catalog_app)
+    body = await (await client.get("/api/recommendations?mood=party&limit=30")).get_json()
+    unplayable = [t for t in body["tracks"] if not t["media"]["playable"]]
+    assert unplayable, "discovery still shows tracks that cannot play here"
+    for track in unplayable:
+        assert track["media"] == {"kind": "none", "url": None, "playable": False}
+        if track["source"] == "spotify":
+            assert track["links"]["spotify"].startswith("spotify:track:")
+
+
+async def test_catalog_status_counts_what_can_play(catalog_app: Any) -> None:
+    status = await (await catalog_app.test_client().get("/api/catalog/status")).get_json()
+    assert status["state"] == "ready"
+    assert status["tracks"] == 300 and status["playable"] == 100
+    ready = await catalog_app.test_client().get("/api/ready")
+    assert ready.status_code == 200 and (await ready.get_json())["ready"] is True
+
+
+async def test_nonsense_words_are_refused_not_answered_with_random_tracks(catalog_app: Any) -> None:
+    client = await _logged_in(catalog_app)
+    search = await (await client.get("/api/tracks/search?q=zzzzqqq")).get_json()
+    assert search["tracks"] == [] and "zzzzqqq" in search["message"]
+    mood = await client.put("/api/me/mood", json={"text": "zzzzqqq"})
+    assert mood.status_code == 422
+    assert (await mood.get_json())["error"]["code"] == "unknown_mood_words"
+    sensible = await client.put("/api/me/mood", json={"text": "rainy sunday morning"})
+    assert sensible.status_code == 200
+    found = await (await client.get("/api/tracks/search?q=calm")).get_json()
+    assert found["tracks"] and found["message"] is None
+
+
+async def test_like_toggles_and_history_has_one_row_per_outcome(catalog_app: Any) -> None:
+    client = await _logged_in(catalog_app)
+    state = catalog_app.app.extensions["musicrec"]
+    first, second = [r["id"] for r in await state.db.fetch("SELECT id FROM tracks ORDER BY id LIMIT 2")]
+
+    async def send(track_id: int, action: str, position_ms: int | None = None) -> dict[str, Any]:
+        response = await client.post("/api/feedback", json={"track_id": track_id, "action": action,
+                                                             "position_ms": position_ms})
+        assert response.status_code == 202
+        result: dict[str, Any] = await response.get_json()
+        return result
+
+    await send(first, "play", 0)
+    assert (await send(first, "like"))["changed"] is True
+    assert (await send(first, "like"))["changed"] is False, "a second like changes nothing"
+    await send(first, "complete", 200_000)
+    await send(second, "play", 0)
+    await send(second, "skip", 42_000)
+    assert (await send(second, "unlike"))["changed"] is False, "nothing to take back"
+    assert (await send(first, "unlike"))["changed"] is True
+    history = await (await client.get("/api/history?limit=10")).get_json()
+    rows = [(e["track"]["id"], e["action"], e["position_ms"]) for e in history["events"]]
+    assert rows == [(first, "unlike", None), (second, "skip", 42_000), (first, "complete", 200_000),
+                    (first, "like", None)]

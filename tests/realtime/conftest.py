@@ -14,6 +14,7 @@ import signal
 import socket
 import sys
 import time
+import wave
 from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass, field, fields
 from pathlib import Path
@@ -21,6 +22,7 @@ from typing import Any
 
 import httpx
 import msgpack
+import numpy as np
 import pytest
 from websockets.asyncio.client import ClientConnection, connect
 from websockets.typing import Origin
@@ -41,6 +43,17 @@ PASSWORD = "correct horse battery"
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 
 
+def write_tone(path: Path, seconds: float = 2.0, rate: int = 8000) -> Path:
+    """A short sine tone as a WAV file: real, playable media for test catalogs."""
+    samples = (np.sin(np.arange(int(seconds * rate)) * 2 * np.pi * 440 / rate) * 8000).astype("<i2")
+    with wave.open(str(path), "wb") as out:
+        out.setnchannels(1)
+        out.setsampwidth(2)
+        out.setframerate(rate)
+        out.writeframes(samples.tobytes())
+    return path
+
+
 def free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
@@ -51,11 +64,14 @@ def free_port() -> int:
 
 
 @pytest.fixture(scope="session")
-async def rt_tracks(run_schema: str) -> list[CatalogTrack]:
-    """300 tracks in 5 clear clusters, stored under a source of their own."""
+async def rt_tracks(run_schema: str, tmp_path_factory: pytest.TempPathFactory) -> list[CatalogTrack]:
+    """300 tracks in 5 clear clusters, stored under a source of their own; all playable (one
+    short tone serves as every track's audio), since live queues hold only playable tracks."""
+    tone = write_tone(tmp_path_factory.mktemp("rt-media") / "tone.wav")
     records = [
-        TrackRecord(**{f.name: getattr(t, f.name) for f in fields(TrackRecord) if f.name != "source"},
-                    source="rt-test")
+        TrackRecord(**{f.name: getattr(t, f.name) for f in fields(TrackRecord)
+                       if f.name not in ("source", "media_kind", "media_ref")},
+                    source="rt-test", media_kind="audio", media_ref=str(tone))
         for t in make_catalog()
     ]
     db = Database(DATABASE_URL, run_schema)
