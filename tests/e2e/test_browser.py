@@ -15,7 +15,6 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import DATABASE_URL, REDIS_URL, RUN_ID
 from tests.e2e import backend
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -35,35 +34,42 @@ def _free_port() -> int:
         return int(sock.getsockname()[1])
 
 
-def test_player_scenarios_in_chromium(tmp_path: Path) -> None:
-    port = _free_port()
-    state = tmp_path / "backend"
-    env = {
-        "MUSICREC_DATABASE_URL": DATABASE_URL,
-        "MUSICREC_REDIS_URL": REDIS_URL,
-        "MUSICREC_DB_SCHEMA": f"t_{RUN_ID}_e2e",
-        "MUSICREC_REDIS_PREFIX": f"test:{RUN_ID}:e2e:",
-        "MUSICREC_DATA_DIR": str(tmp_path / "data"),
+def _embedded_env(data_dir: Path, port: int) -> dict[str, str]:
+    """What `make run` has: no server URLs, so PostgreSQL, Redis and Qdrant are the embedded ones
+    (tests.e2e.backend drops any MUSICREC_* variable inherited from the test run)."""
+    return {
+        "MUSICREC_DATA_DIR": str(data_dir),
         "MUSICREC_PORT": str(port),
+        "MUSICREC_EMBEDDED_PG_PORT": str(_free_port()),
+        "MUSICREC_EMBEDDED_REDIS_PORT": str(_free_port()),
         "MUSICREC_SECRET_KEY": "e2e-secret-key-0123456789abcdefghij",
-        "MUSICREC_DEMO_CATALOG": "false",
+        "MUSICREC_DEMO_CATALOG": "true",
         "MUSICREC_STATIC_DIR": str(FRONTEND / "dist"),
         "MUSICREC_LOG_LEVEL": "WARNING",
     }
-    backend.start(state, env, port)
+
+
+def test_player_scenarios_in_chromium(tmp_path: Path) -> None:
+    port, fresh_port = _free_port(), _free_port()
+    state, fresh = tmp_path / "backend", tmp_path / "fresh"
+    backend.start(state, _embedded_env(tmp_path / "data", port), port)
+    # A second, brand-new backend whose demo catalog is still loading when the player opens.
+    backend.start_fresh(fresh, _embedded_env(tmp_path / "fresh-data", fresh_port), fresh_port)
     try:
         restart = f"cd {ROOT} && {sys.executable} -m tests.e2e.backend restart {state}"
         result = subprocess.run(
             ["node", "--test", "--test-concurrency=1", "e2e/"], cwd=FRONTEND, capture_output=True, text=True,
             timeout=600,
             env={**os.environ, "E2E_BASE_URL": f"http://127.0.0.1:{port}", "E2E_RESTART_CMD": restart,
+                 "E2E_FRESH_BASE_URL": f"http://127.0.0.1:{fresh_port}",
                  "CHROMIUM": CHROMIUM, "E2E_SCREENSHOT_DIR": str(ROOT / "docs" / "screenshots")},
         )
         print(result.stdout[-6000:])
         assert result.returncode == 0, result.stdout[-4000:] + result.stderr[-2000:]
         assert "# fail 0" in result.stdout
     finally:
-        backend.stop(state)
+        backend.shutdown(fresh)
+        backend.shutdown(state)
         log = state / "server.log"
         if log.exists():
             print(log.read_text()[-3000:])
