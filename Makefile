@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: run test test-python test-frontend test-e2e lint typecheck frontend bench-recsys bench-ws eval clean
+.PHONY: run test test-python test-frontend lint frontend venv bench-recsys bench-ws bench-play eval clean
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -50,6 +50,10 @@ bench-recsys: $(STAMP)
 
 bench-ws: $(STAMP)
 	$(BIN)/python bench/ws_load.py
+
+# Start latency of every demo piece, from the browser (needs node, chromium, a built player).
+bench-play: $(STAMP) frontend
+	$(BIN)/python bench/play_start.py
 
 eval: $(STAMP)
 	$(BIN)/musicrec eval

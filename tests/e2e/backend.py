@@ -102,15 +102,16 @@ def _cli(state: Path, *args: str) -> None:
                    capture_output=True, timeout=600)
 
 
-def start(state: Path, env: dict[str, str], port: int) -> None:
+def start(state: Path, env: dict[str, str], port: int, spotify_rows: int = 240) -> None:
     """The demo catalog (every piece playable) and a small Spotify-features CSV (none playable
     here: discovery shows them with a link to Spotify; queues leave them out), then serve."""
     state.mkdir(parents=True, exist_ok=True)
     (state / "env.json").write_text(json.dumps({"env": env, "port": port}))
-    catalog = state / "catalog.csv"
-    write_catalog(catalog)
     _cli(state, "import", "demo")
-    _cli(state, "import", "spotify", str(catalog))
+    if spotify_rows:
+        catalog = state / "catalog.csv"
+        write_catalog(catalog, spotify_rows)
+        _cli(state, "import", "spotify", str(catalog))
     serve(state)
 
 
