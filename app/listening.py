@@ -1,6 +1,8 @@
 """The write path shared by HTTP and the WebSocket: persist first, then publish.
 
-An event is durable in PostgreSQL before anyone is told (ack, 202, or a queue update).
+An event is durable in PostgreSQL before anyone is told (ack, 202, or a queue update). Live
+fan-out leaves through AppState.fanout (app/fanout.py), which the realtime layer implements;
+nothing here knows it exists.
 """
 
 from __future__ import annotations
@@ -14,10 +16,8 @@ from app.store import events, moods
 from app.store.events import Event
 from app.store.moods import StoredMood
 from app.store.settings import UserSettings, put_settings
+from recsys.actions import TASTE
 from recsys.moods import MoodSpec
-
-# Feedback that says something about taste; "play" alone does not change the profile.
-TASTE_ACTIONS = {"like", "unlike", "dislike", "skip", "complete"}
 
 
 async def record_feedback(
@@ -38,19 +38,15 @@ async def record_feedback(
             raise
         raise ApiError(404, "track_not_found", f"no track with id {track_id}") from None
     if created and event is not None:
-        if action in TASTE_ACTIONS:
+        if action in TASTE:
             await quickmix_cache.bump_profile(state, user_id)
-        from realtime.events import publish_feedback
-
-        await publish_feedback(state, user_id, event)
+        await state.fanout.feedback(user_id, event)
     return event, created
 
 
 async def change_mood(state: AppState, user_id: int, spec: MoodSpec) -> StoredMood:
     mood = await moods.set_mood(state.db, user_id, spec.preset, spec.text, spec.energy, spec.valence)
-    from realtime.events import publish_mood
-
-    await publish_mood(state, user_id, mood)
+    await state.fanout.mood(user_id, mood)
     return mood
 
 
@@ -58,7 +54,5 @@ async def change_settings(state: AppState, user_id: int, settings: UserSettings)
     """Persist the settings; Quick Mix caches fall away and live queues are recomputed."""
     stored = await put_settings(state.db, user_id, settings)
     await quickmix_cache.bump_profile(state, user_id)
-    from realtime.events import publish_refresh
-
-    await publish_refresh(state, user_id, "settings")
+    await state.fanout.refresh(user_id, "settings")
     return stored

@@ -10,11 +10,11 @@ from redis.asyncio import Redis
 
 from app.auth.ratelimit import LoginLimiter
 from app.auth.sessions import SessionStore
+from app.fanout import LiveFanout, NoFanout
 from app.store.db import Database
 from config import Settings
 
 if TYPE_CHECKING:
-    from realtime.bus import Bus
     from recsys.encoder import AsyncEncoder
     from recsys.engine import Engine
     from recsys.index.base import TrackIndex
@@ -30,7 +30,7 @@ class AppState:
     index: TrackIndex | None = None
     encoder: AsyncEncoder | None = None
     engine: Engine | None = None
-    bus: Bus | None = None
+    fanout: LiveFanout = field(default_factory=NoFanout)  # replaced by the realtime layer at start
     extras: dict[str, Any] = field(default_factory=dict)
 
     def key(self, *parts: object) -> str:

@@ -17,7 +17,7 @@ from typing import Any
 
 import msgpack
 
-from app.store.events import ACTIONS
+from recsys.actions import ACTIONS
 
 # Bounds on what a decoded frame may contain. Real client frames are flat maps of a few keys;
 # these leave room for extension while refusing structures built to burn CPU or memory.

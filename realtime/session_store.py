@@ -44,14 +44,13 @@ from realtime.queue_frames import (
     unpack_one,
     unpack_ranked,
 )
+from recsys.actions import advances, excludes
 
 STATE_TTL_S = 6 * 3600  # a session idle this long is forgotten and rebuilt from PostgreSQL
 LOG_TTL_S = 15 * 60  # resume is for dropped connections; older gaps get a fresh queue
 CONN_TTL_S = 180  # a connection not refreshed this long belongs to a dead instance
 REFRESH_CHUNK = 250
 EVENTS_KEPT = 50  # recent events the profile is built from
-ADVANCING = ("skip", "complete", "dislike")  # on the now-playing track, these move to the next
-KEEPS_QUEUED = ("like", "unlike")  # verdicts that neither exclude a track nor take it off the list
 
 # Shared Lua: advance now_playing to the head of the upcoming queue.
 _ADVANCE_FN = """
@@ -87,23 +86,24 @@ for _, k in ipairs(KEYS) do redis.call('EXPIRE', k, ARGV[1]) end
 return 1
 """
 
-# KEYS: st excl ev; ARGV: track_id action events_kept ttl
+# KEYS: st excl ev; ARGV: track_id action events_kept ttl advances excludes
+# (the last two are "1"/"0": the rules of recsys.actions, decided in Python, not copied here)
 _APPLY_EVENT = _ADVANCE_FN + _TOUCH_FN + """
 if redis.call('EXISTS', KEYS[1]) == 0 then return {-1, 0} end
 local tid, action = tonumber(ARGV[1]), ARGV[2]
+local advancing, excluding = ARGV[5] == '1', ARGV[6] == '1'
 redis.call('RPUSH', KEYS[3], ARGV[1] .. ':' .. action)
 redis.call('LTRIM', KEYS[3], -tonumber(ARGV[3]), -1)
 redis.call('HINCRBY', KEYS[1], 'evn', 1)
-local verdict = action == 'like' or action == 'unlike'
-if not verdict then redis.call('SADD', KEYS[2], ARGV[1]) end
+if excluding then redis.call('SADD', KEYS[2], ARGV[1]) end
 local advanced = 0
 local np = redis.call('HGET', KEYS[1], 'np')
 if np and np ~= '' and cmsgpack.unpack(np)[1] == tid then
-  if action == 'skip' or action == 'complete' or action == 'dislike' then
+  if advancing then
     advance(KEYS[1], KEYS[2])
     advanced = 1
   end
-elseif not verdict then
+elseif excluding then
   -- played, skipped or disliked from the upcoming list: it leaves the list at once
   local raw = redis.call('HGET', KEYS[1], 'q')
   if raw and raw ~= '' then
@@ -318,7 +318,7 @@ class SessionStore:
         """Record an event in the session; returns the new ver, None when no session exists."""
         ver, _ = await self._apply(
             keys=self._keys(user_id, "st", "excl", "ev"),
-            args=[track_id, action, EVENTS_KEPT, STATE_TTL_S],
+            args=[track_id, action, EVENTS_KEPT, STATE_TTL_S, int(advances(action)), int(excludes(action))],
         )
         return None if int(ver) < 0 else int(ver)
 

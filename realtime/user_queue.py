@@ -22,8 +22,9 @@ from app.views import mood_json
 from realtime.coalesce import Coalescer
 from realtime.hub import Hub
 from realtime.queue_frames import QueueSnapshot, Ranked
-from realtime.session_store import EVENTS_KEPT, KEEPS_QUEUED, SessionStore, Snapshot
+from realtime.session_store import EVENTS_KEPT, SessionStore, Snapshot
 from realtime.track_cache import TrackCache
+from recsys.actions import excludes
 
 log = logging.getLogger("musicrec.realtime")
 
@@ -103,7 +104,7 @@ class UserQueues:
         db = self._state.db
         stored = await moods.get_mood(db, user_id)
         latest = await events.latest(db, user_id, EVENTS_KEPT)
-        excluded = {e.track_id for e in latest if e.action not in KEEPS_QUEUED}
+        excluded = {e.track_id for e in latest if excludes(e.action)}
         await self._store.init(
             user_id, mood_json(stored), [(e.track_id, e.action) for e in latest], excluded
         )

@@ -17,10 +17,12 @@ from redis.exceptions import RedisError
 
 from app.auth.user import SessionUser
 from app.errors import ApiError, ServiceUnavailable
+from app.fanout import NoFanout
 from app.security import origin_allowed
 from app.state import AppState, get_state
 from realtime import compression, protocol
 from realtime.connection import CLOSE_INTERNAL, CLOSE_POLICY, CLOSE_TOO_BIG, Connection
+from realtime.fanout import RealtimeFanout
 from realtime.ratelimit import frame_bucket
 from realtime.runtime import EXTRAS_KEY, Realtime, get_realtime
 
@@ -102,8 +104,8 @@ def register(app: Quart) -> None:
     async def start(state: AppState) -> None:
         realtime = Realtime.build(state)
         state.extras[EXTRAS_KEY] = realtime
-        state.bus = realtime.hub.bus
         await realtime.start()
+        state.fanout = RealtimeFanout(realtime.queues)
 
     async def drain(state: AppState) -> None:
         # Runs when the shutdown signal arrives, before the server stops: new handshakes get
@@ -113,6 +115,7 @@ def register(app: Quart) -> None:
             await realtime.hub.close_all()
 
     async def stop(state: AppState) -> None:
+        state.fanout = NoFanout()
         realtime = get_realtime(state)
         if realtime is not None:
             await realtime.stop()  # every socket closes with 1001

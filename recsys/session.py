@@ -24,19 +24,16 @@ from __future__ import annotations
 from collections import deque
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import Any, Literal, get_args
+from typing import Any
 
 import numpy as np
 
+from recsys.actions import ACTIONS
 from recsys.features import AUDIO_DIM
 from recsys.index.base import BlendWeights, TrackFilter, Vectors
 from recsys.moods import MoodQuery
 
-# The one list of listening actions: the store, the HTTP schema and the WebSocket protocol
-# take it from here.
-Action = Literal["play", "complete", "skip", "like", "unlike", "dislike"]
-ACTION_NAMES: tuple[str, ...] = get_args(Action)
-ACTIONS: frozenset[str] = frozenset(ACTION_NAMES)
+ACTION_SET: frozenset[str] = frozenset(ACTIONS)
 
 ACTION_WEIGHTS: dict[str, float] = {
     "like": 1.0, "unlike": 0.0, "complete": 0.6, "play": 0.0, "skip": -0.5, "dislike": -1.0,
@@ -115,7 +112,7 @@ class SessionProfile:
         payload: Mapping[str, Any] | None = None,
     ) -> None:
         """Record one event. Without vectors (unknown track) it still excludes the track."""
-        if action not in ACTIONS:
+        if action not in ACTION_SET:
             raise ValueError(f"unknown action {action!r}")
         self._seq += 1
         self.played.add(track_id)

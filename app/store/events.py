@@ -6,9 +6,7 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from app.store.db import Database
-from recsys.session import ACTION_NAMES
-
-ACTIONS = ACTION_NAMES  # re-exported: the list is defined once, in recsys.session
+from recsys.actions import ACTIONS, OUTCOMES, VERDICTS
 
 
 @dataclass(frozen=True, slots=True)
@@ -23,11 +21,7 @@ class Event:
 
 
 _COLUMNS = "id, user_id, track_id, action, position_ms, at, client_ref"
-# Likes are a state (the like button toggles): a like of a liked track, or an unlike of a track
-# that is not liked, changes nothing and is not stored again.
-TOGGLES = ("like", "unlike")
-# What ends a listen: history shows these, not the "play" that started it.
-OUTCOMES = ("complete", "skip", "dislike")
+__all__ = ["ACTIONS", "Event", "history", "latest", "outcomes", "recent_track_ids", "record"]
 
 
 async def record(
@@ -38,15 +32,16 @@ async def record(
     position_ms: int | None,
     client_ref: str | None,
 ) -> tuple[Event | None, bool]:
-    """Write one event; returns (event, created). A repeated client_ref returns the first event;
-    a like/unlike that would not change the track's like state returns (None, False)."""
+    """Write one event; returns (event, created). A repeated client_ref returns the first event.
+    Likes are a state (recsys.actions.VERDICTS): a like of a liked track, or an unlike of one
+    not liked, changes nothing, is not stored, and returns (None, False)."""
     row = await db.fetchrow(
         f"""
         INSERT INTO listening_events (user_id, track_id, action, position_ms, client_ref)
         SELECT $1, $2, $3, $4, $5
-        WHERE $3 NOT IN ('like', 'unlike') OR $3 <> coalesce((
+        WHERE NOT $3 = ANY($6::text[]) OR $3 <> coalesce((
             SELECT action FROM listening_events
-            WHERE user_id = $1 AND track_id = $2 AND action IN ('like', 'unlike')
+            WHERE user_id = $1 AND track_id = $2 AND action = ANY($6::text[])
             ORDER BY id DESC LIMIT 1), 'unlike')
         ON CONFLICT (user_id, client_ref) WHERE client_ref IS NOT NULL DO NOTHING
         RETURNING {_COLUMNS}
@@ -56,6 +51,7 @@ async def record(
         action,
         position_ms,
         client_ref,
+        sorted(VERDICTS),
     )
     if row is not None:
         return Event(**dict(row)), True
@@ -67,7 +63,7 @@ async def record(
         )
         if existing is not None:
             return Event(**dict(existing)), False
-    if action in TOGGLES:
+    if action in VERDICTS:
         return None, False
     raise RuntimeError("an event insert returned nothing")  # cannot happen: only toggles are skipped
 
@@ -92,7 +88,7 @@ async def outcomes(db: Database, user_id: int, limit: int, before: int | None) -
         user_id,
         before,
         limit,
-        list(OUTCOMES),
+        sorted(OUTCOMES),
     )
     return [Event(**dict(row)) for row in rows]
 

@@ -3,7 +3,7 @@
 This mirrors what the realtime stack does per user, step by step, so that an evaluated
 queue is the queue a listener would have been served:
 - realtime/session_store.py keeps the last EVENTS_KEPT events and an excluded set (every
-  event but a like adds its track); a skip, complete or dislike of the now-playing track
+  event but a verdict adds its track: recsys.actions); a skip, complete or dislike of the now-playing track
   advances to the head of the queue *as it stands*, and only then is a new queue computed;
 - realtime/engine_source.py rebuilds a SessionProfile from that snapshot for every
   recompute (new_session, observe each event, played |= excluded) and calls
@@ -24,11 +24,11 @@ from __future__ import annotations
 from collections import deque
 from typing import Literal
 
+from recsys.actions import advances, excludes
 from recsys.engine import Engine
 from recsys.moods import MoodSpec
 
 EVENTS_KEPT = 50  # realtime.session_store.EVENTS_KEPT
-ADVANCING = ("skip", "complete", "dislike")  # realtime.session_store.ADVANCING
 QUEUE_SIZE = 20  # realtime.user_queue.QUEUE_SIZE
 
 AdvanceMode = Literal["store", "immediate"]
@@ -59,16 +59,16 @@ class LiveSession:
         knows another event follows before the next advance): it saves time, changes nothing.
         """
         self.events.append((track_id, action))
-        if action != "like":
+        if excludes(action):
             self.excluded.add(track_id)
-        if self.now_playing == track_id and action in ADVANCING:
+        if self.now_playing == track_id and advances(action):
             if self.advance_mode == "immediate":
                 await self._recompute()
             self._advance()
             if self.now_playing is None or recompute:
                 await self._recompute()
             return
-        if action != "like" and track_id in self.queue:
+        if excludes(action) and track_id in self.queue:
             self.queue.remove(track_id)
         if recompute:
             await self._recompute()

@@ -1,0 +1,45 @@
+"""Live fan-out, as the service layer sees it: "tell whoever is listening that this changed".
+
+The services (app/listening.py) call a LiveFanout after a change is durable in PostgreSQL.
+They never see how it reaches anyone: the realtime layer implements the protocol and registers
+its implementation in AppState at start-up (realtime/fanout.py), the way Centrifugo's API
+publishes to a broker it never sees past. Without it (a CLI tool, a test app) the default
+does nothing, and a session is rebuilt from PostgreSQL at its next hello.
+
+An implementation must not raise for a fan-out that fails: the change is already durable,
+and live queues catch up at the next change or reconnect.
+"""
+
+from __future__ import annotations
+
+from typing import Protocol
+
+from app.store.events import Event
+from app.store.moods import StoredMood
+
+
+class LiveFanout(Protocol):
+    async def feedback(self, user_id: int, event: Event) -> None:
+        """A new listening event of the user."""
+        ...
+
+    async def mood(self, user_id: int, mood: StoredMood) -> None:
+        """The user's mood changed."""
+        ...
+
+    async def refresh(self, user_id: int, reason: str) -> None:
+        """Something else the user's queue depends on changed (``reason``: "settings")."""
+        ...
+
+
+class NoFanout:
+    """Nobody is listening live in this process."""
+
+    async def feedback(self, user_id: int, event: Event) -> None:
+        return None
+
+    async def mood(self, user_id: int, mood: StoredMood) -> None:
+        return None
+
+    async def refresh(self, user_id: int, reason: str) -> None:
+        return None

@@ -1,0 +1,44 @@
+"""The realtime layer's LiveFanout (app/fanout.py): changes made durable by the services reach
+the user's live session in Redis, and through it every open connection on every instance.
+
+Registered in AppState at start-up by realtime/ws.py. Each call updates the shared session and,
+when someone is listening on any instance, recomputes the queue here; the new queue reaches
+every connection of the user through pub/sub. A Redis failure is logged, never raised: the
+change is durable, and the session catches up at the next change or reconnect.
+"""
+
+from __future__ import annotations
+
+import logging
+
+from redis.exceptions import RedisError
+
+from app.store.events import Event
+from app.store.moods import StoredMood
+from app.views import mood_json
+from realtime.user_queue import UserQueues
+
+log = logging.getLogger("musicrec.realtime")
+
+
+class RealtimeFanout:
+    def __init__(self, queues: UserQueues) -> None:
+        self._queues = queues
+
+    async def feedback(self, user_id: int, event: Event) -> None:
+        try:
+            await self._queues.on_event(user_id, event.track_id, event.action)
+        except (RedisError, OSError) as exc:
+            log.warning("feedback %s not published: %s", event.id, exc)
+
+    async def mood(self, user_id: int, mood: StoredMood) -> None:
+        try:
+            await self._queues.on_mood(user_id, mood_json(mood))
+        except (RedisError, OSError) as exc:
+            log.warning("mood change of user %s not published: %s", user_id, exc)
+
+    async def refresh(self, user_id: int, reason: str) -> None:
+        try:
+            await self._queues.on_refresh(user_id, reason)
+        except (RedisError, OSError) as exc:
+            log.warning("%s change of user %s not published: %s", reason, user_id, exc)
