@@ -28,9 +28,7 @@ def mood_spec(
 
 
 def stored_spec(mood: StoredMood | None) -> MoodSpec | None:
-    if mood is None:
-        return None
-    return MoodSpec(preset=mood.preset, text=mood.text, energy=mood.energy, valence=mood.valence)
+    return mood.spec if mood is not None else None
 
 
 async def words_mean_something(db: Database, text: str) -> bool:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from app.library_status import BOARD
 from app.store.moods import StoredMood
 from recsys.catalog import CatalogTrack, is_playable
 
@@ -22,7 +23,8 @@ def external_links(track: CatalogTrack) -> dict[str, str] | None:
 
 
 def track_json(track: CatalogTrack, score: float | None = None, reason: str | None = None) -> dict[str, Any]:
-    has_media = is_playable(track)
+    # A track whose library server is down cannot play now: said so, not silently queued.
+    has_media = is_playable(track) and not BOARD.track_offline(track)
     body: dict[str, Any] = {
         "id": track.id,
         "title": track.title,
@@ -51,15 +53,13 @@ def track_json(track: CatalogTrack, score: float | None = None, reason: str | No
     return body
 
 
-def mood_json(mood: StoredMood | None, label: str | None = None) -> dict[str, Any] | None:
+def mood_json(mood: StoredMood | None) -> dict[str, Any] | None:
+    """The contract's mood object, derived from the stored mood (the only way it is made)."""
     if mood is None:
         return None
     return {
-        "preset": mood.preset,
-        "text": mood.text,
-        "energy": mood.energy,
-        "valence": mood.valence,
-        "label": label or mood_label(mood.preset, mood.text),
+        **mood.spec.to_record(),
+        "label": mood_label(mood.spec.preset, mood.spec.text),
         "updated_at": mood.updated_at.isoformat(),
     }
 

@@ -10,12 +10,12 @@ from __future__ import annotations
 
 import logging
 
+from app.library_status import playable_filter
 from app.state import AppState
 from app.store.settings import get_settings
 from realtime.queue_frames import Ranked
 from realtime.session_store import Snapshot
 from recsys.index.base import TrackFilter
-from recsys.moods import MoodSpec
 
 log = logging.getLogger("musicrec.realtime")
 
@@ -28,10 +28,10 @@ class EngineSource:
         engine = self._state.engine
         if engine is None:  # no index (yet): queues stay empty rather than failing
             return []
-        spec = _spec(session.mood)
+        spec = session.mood.spec if session.mood is not None else None
         # What a listener hears: only tracks this server can play, unless they asked for all.
         settings = await get_settings(self._state.db, session.user_id)
-        flt = TrackFilter(playable_only=not settings.include_unplayable)
+        flt = playable_filter(TrackFilter(playable_only=not settings.include_unplayable))
         try:
             profile = await engine.new_session(spec, flt)
         except KeyError:  # a preset that no longer exists: fall back to no mood
@@ -45,14 +45,3 @@ class EngineSource:
         scored = await engine.next_queue(profile, size, playing)
         return [Ranked(s.id, float(s.score), s.reason or "") for s in scored]
 
-
-def _spec(mood: dict[str, object] | None) -> MoodSpec | None:
-    if not mood:
-        return None
-    energy, valence = mood.get("energy"), mood.get("valence")
-    return MoodSpec(
-        preset=str(mood["preset"]) if mood.get("preset") else None,
-        text=str(mood["text"]) if mood.get("text") else None,
-        energy=float(energy) if isinstance(energy, int | float) else None,
-        valence=float(valence) if isinstance(valence, int | float) else None,
-    )

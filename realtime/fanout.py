@@ -15,7 +15,6 @@ from redis.exceptions import RedisError
 
 from app.store.events import Event
 from app.store.moods import StoredMood
-from app.views import mood_json
 from realtime.user_queue import UserQueues
 
 log = logging.getLogger("musicrec.realtime")
@@ -33,7 +32,7 @@ class RealtimeFanout:
 
     async def mood(self, user_id: int, mood: StoredMood) -> None:
         try:
-            await self._queues.on_mood(user_id, mood_json(mood))
+            await self._queues.on_mood(user_id, mood)
         except (RedisError, OSError) as exc:
             log.warning("mood change of user %s not published: %s", user_id, exc)
 

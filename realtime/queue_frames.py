@@ -15,7 +15,8 @@ from typing import Any
 
 import msgpack
 
-from app.views import track_json
+from app.store.moods import StoredMood
+from app.views import mood_json, track_json
 from realtime.track_cache import TrackCache
 from recsys.catalog import CatalogTrack
 
@@ -44,7 +45,7 @@ class QueueSnapshot:
 
     now_playing: Ranked | None
     tracks: list[Ranked]
-    mood: dict[str, Any] | None
+    mood: StoredMood | None
     reason: str
 
     def track_ids(self) -> list[int]:
@@ -55,7 +56,7 @@ class QueueSnapshot:
         body = [
             self.now_playing.packed() if self.now_playing else None,
             [t.packed() for t in self.tracks],
-            self.mood,
+            self.mood.to_record() if self.mood else None,
             self.reason,
         ]
         return msgpack.packb(body, use_bin_type=True)
@@ -66,7 +67,7 @@ class QueueSnapshot:
         return cls(
             Ranked.unpacked(now_playing) if now_playing else None,
             [Ranked.unpacked(t) for t in queued],
-            mood,
+            StoredMood.from_record(mood) if mood else None,
             reason,
         )
 
@@ -81,7 +82,7 @@ class QueueSnapshot:
         )
         frame["tracks"] = [track_json(catalog[t.id], t.score, t.reason or None)
                            for t in self.tracks if t.id in catalog]
-        frame["mood"] = self.mood
+        frame["mood"] = mood_json(self.mood)
         frame["reason"] = self.reason
         return frame
 

@@ -10,7 +10,7 @@ and every change is one Lua script (atomic, one round trip). Keys, under
              confused.
 - ``st``     hash: ``ver`` (bumped by every change that affects the queue), ``qver`` (the
              ``ver`` the latest queue was built from), ``np`` (now playing), ``q`` (upcoming),
-             ``mood`` (JSON, as app.views.mood_json), ``lastq`` (seq of the latest queue
+             ``mood`` (JSON: app.store.moods.StoredMood.to_record), ``lastq`` (seq of the latest queue
              frame), ``last`` (that frame's compact snapshot), ``evn`` (events applied).
 - ``excl``   set: every track that has played, been skipped or disliked: never queued again.
 - ``ev``     list: the latest events as ``"<track id>:<action>"``, for the profile.
@@ -36,6 +36,7 @@ from typing import Any
 
 from redis.asyncio import Redis
 
+from app.store.moods import StoredMood
 from realtime.queue_frames import (
     QueueSnapshot,
     Ranked,
@@ -246,7 +247,7 @@ class Snapshot:
     fresh: bool  # the latest published queue was computed at this ver
     now_playing: Ranked | None
     upcoming: list[Ranked]
-    mood: dict[str, Any] | None
+    mood: StoredMood | None
     events: list[tuple[int, str]]
     excluded: set[int] = field(default_factory=set)
     user_id: int = 0
@@ -306,7 +307,7 @@ class SessionStore:
         return bool(await self._redis.exists(self.key(user_id, "st")))
 
     async def init(
-        self, user_id: int, mood: dict[str, Any] | None, events: list[tuple[int, str]], excluded: set[int]
+        self, user_id: int, mood: StoredMood | None, events: list[tuple[int, str]], excluded: set[int]
     ) -> bool:
         """Create the session from what PostgreSQL knows, unless another instance just did."""
         args: list[Any] = [STATE_TTL_S, _mood_arg(mood), len(events)]
@@ -337,7 +338,7 @@ class SessionStore:
         ver = int(await self._bump(keys=self._keys(user_id, "st"), args=[STATE_TTL_S]))
         return None if ver < 0 else ver
 
-    async def set_mood(self, user_id: int, mood: dict[str, Any] | None) -> int | None:
+    async def set_mood(self, user_id: int, mood: StoredMood | None) -> int | None:
         ver = int(await self._mood(keys=self._keys(user_id, "st"), args=[_mood_arg(mood), STATE_TTL_S]))
         return None if ver < 0 else ver
 
@@ -360,7 +361,7 @@ class SessionStore:
             fresh=ver == qver,
             now_playing=unpack_one(np),
             upcoming=unpack_ranked(queued),
-            mood=json.loads(mood) if mood else None,
+            mood=_mood(mood),
             events=[_event(e) for e in events],
             excluded={int(i) for i in excluded},
             user_id=user_id,
@@ -456,8 +457,12 @@ class SessionStore:
         return int(counts[0][1]) if counts else 0
 
 
-def _mood_arg(mood: dict[str, Any] | None) -> str:
-    return json.dumps(mood, separators=(",", ":")) if mood else ""
+def _mood_arg(mood: StoredMood | None) -> str:
+    return json.dumps(mood.to_record(), separators=(",", ":")) if mood else ""
+
+
+def _mood(raw: bytes | None) -> StoredMood | None:
+    return StoredMood.from_record(json.loads(raw)) if raw else None
 
 
 def _event(raw: bytes) -> tuple[int, str]:

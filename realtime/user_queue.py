@@ -12,13 +12,14 @@ from __future__ import annotations
 import asyncio
 import logging
 from dataclasses import dataclass
-from typing import Any, Protocol
+from typing import Protocol
 
 import msgpack
 
 from app.state import AppState
 from app.store import events, moods
-from app.views import mood_json
+from app.store.moods import StoredMood
+from app.views import mood_label
 from realtime.coalesce import Coalescer
 from realtime.hub import Hub
 from realtime.queue_frames import QueueSnapshot, Ranked
@@ -60,10 +61,10 @@ class QueueStats:
     stale: int = 0
 
 
-def reason_text(code: str, mood: dict[str, Any] | None) -> str:
+def reason_text(code: str, mood: StoredMood | None) -> str:
     text = _REASONS.get(code, "Your queue")
-    if code in ("mood", "start") and mood and mood.get("label"):
-        return f"{text}: {mood['label']}"
+    if code in ("mood", "start") and mood is not None:
+        return f"{text}: {mood_label(mood.spec.preset, mood.spec.text)}"
     return text
 
 
@@ -106,7 +107,7 @@ class UserQueues:
         latest = await events.latest(db, user_id, EVENTS_KEPT)
         excluded = {e.track_id for e in latest if excludes(e.action)}
         await self._store.init(
-            user_id, mood_json(stored), [(e.track_id, e.action) for e in latest], excluded
+            user_id, stored, [(e.track_id, e.action) for e in latest], excluded
         )
 
     def request(self, user_id: int, reason: str) -> None:
@@ -118,7 +119,7 @@ class UserQueues:
         if await self._store.apply_event(user_id, track_id, action) is not None:
             await self._changed(user_id, action)
 
-    async def on_mood(self, user_id: int, mood: dict[str, Any] | None) -> None:
+    async def on_mood(self, user_id: int, mood: StoredMood | None) -> None:
         if await self._store.set_mood(user_id, mood) is not None:
             await self._changed(user_id, "mood")
 

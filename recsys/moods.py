@@ -279,21 +279,35 @@ def matched_mood_words(text: str) -> dict[str, float]:
     return {f: float(np.mean(v)) for f, v in sums.items()}
 
 
-@dataclass(slots=True)
+@dataclass(frozen=True, slots=True)
 class MoodSpec:
-    """What a listener asked for: a preset id, free words, or both, and an optional pad."""
+    """What a listener asked for: a preset id, free words, or both, and an optional pad.
+
+    The one mood representation: the store keeps its fields, the live session carries
+    ``to_record()`` (JSON-safe), the engine resolves it, and every view is derived from it.
+    """
 
     preset: str | None = None
     text: str | None = None
     energy: float | None = None  # 0..1, overrides the target's energy
     valence: float | None = None  # 0..1, overrides the target's valence
 
-    def is_empty(self) -> bool:
-        return (
-            not (self.preset or (self.text and self.text.strip()))
-            and self.energy is None
-            and self.valence is None
-        )
+    def to_record(self) -> dict[str, str | float | None]:
+        return {"preset": self.preset, "text": self.text, "energy": self.energy, "valence": self.valence}
+
+    @classmethod
+    def from_record(cls, record: dict[str, object]) -> MoodSpec:
+        """The inverse of to_record; unknown keys are ignored, wrong types become None."""
+
+        def text(key: str) -> str | None:
+            value = record.get(key)
+            return value if isinstance(value, str) and value else None
+
+        def unit(key: str) -> float | None:
+            value = record.get(key)
+            return float(value) if isinstance(value, int | float) and not isinstance(value, bool) else None
+
+        return cls(text("preset"), text("text"), unit("energy"), unit("valence"))
 
 
 @dataclass(slots=True)

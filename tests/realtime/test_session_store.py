@@ -4,12 +4,15 @@ from __future__ import annotations
 
 import secrets
 from collections.abc import AsyncIterator
+from datetime import UTC, datetime
 
 import pytest
 import redis.asyncio as aioredis
 
+from app.store.moods import StoredMood
 from realtime.queue_frames import QueueSnapshot, Ranked
 from realtime.session_store import SessionStore
+from recsys.moods import MoodSpec
 from tests.conftest import REDIS_URL, RUN_ID
 
 USER = 7
@@ -96,12 +99,14 @@ async def test_without_a_session_changes_report_none(redis_client: aioredis.Redi
     store = store_for(redis_client, prefix)
     assert await store.apply_event(USER, 1, "skip") is None
     assert await store.advance(USER) is None
-    assert await store.set_mood(USER, {"preset": "calm"}) is None
+    calm = StoredMood(MoodSpec(preset="calm"), datetime(2026, 1, 1, tzinfo=UTC))
+    assert await store.set_mood(USER, calm) is None
     assert await store.hello(USER, None) is None
-    assert await store.init(USER, {"preset": "sad"}, [(4, "skip"), (5, "like")], {4})
+    sad = StoredMood(MoodSpec(preset="sad", energy=0.2), datetime(2026, 1, 2, tzinfo=UTC))
+    assert await store.init(USER, sad, [(4, "skip"), (5, "like")], {4})
     assert not await store.init(USER, None, [], set()), "a second instance does not overwrite it"
     snap = await store.snapshot(USER)
-    assert snap is not None and snap.mood == {"preset": "sad"} and snap.events == [(4, "skip"), (5, "like")]
+    assert snap is not None and snap.mood == sad and snap.events == [(4, "skip"), (5, "like")]
 
 
 async def test_seqs_increase_and_a_lost_counter_restarts_above_the_old_ones(
