@@ -7,14 +7,14 @@ import logging
 from quart import Quart
 from quart_auth import QuartAuth
 from quart_schema import QuartSchema
-from redis.asyncio import BlockingConnectionPool, Redis
 
-from app import errors, request_log, security
+from app import errors, library_status, request_log, security
 from app.auth.ratelimit import LoginLimiter
 from app.auth.sessions import SessionStore
 from app.auth.user import SessionUser
 from app.demo_loader import load_demo_if_empty, stop_demo_loader
 from app.engine_setup import start_engine, stop_engine
+from app.redis_pool import connect_redis
 from app.state import AppState
 from app.store.db import Database
 from app.store.migrate import migrate
@@ -49,14 +49,7 @@ def create_app(settings: Settings | None = None) -> Quart:
         info={"title": "musicrec", "version": "0.1.0"},
     )
 
-    # A pool that waits for a free connection: redis-py's default pool fails at once past 100
-    # connections, and a burst of reconnecting sockets (each handshake reads its session) would
-    # then be refused with 503s instead of being served a moment later. Sized for a burst of
-    # 1,000 handshakes at once (bench/ws_load.py): with 64 connections some waited over 5 s.
-    redis = Redis(connection_pool=BlockingConnectionPool.from_url(
-        settings.redis_url, max_connections=128, timeout=10.0, socket_connect_timeout=2, socket_timeout=5,
-        health_check_interval=30,
-    ))
+    redis = connect_redis(settings)
     db = Database(settings.database_url, settings.db_schema, settings.db_pool_min, settings.db_pool_max)
     state = AppState(
         settings=settings,
@@ -104,10 +97,11 @@ def create_app(settings: Settings | None = None) -> Quart:
 
 
 def _register_blueprints(app: Quart) -> None:
-    from app.routes import auth, catalog, health, listening, me, recommend, spa
+    from app.routes import auth, catalog, health, libraries, listening, me, recommend, spa
 
-    for module in (auth, health, me, catalog, recommend, listening):
+    for module in (auth, health, me, catalog, recommend, listening, libraries):
         app.register_blueprint(module.bp)
+    library_status.install(app)
     from realtime.ws import register as register_ws
 
     register_ws(app)

@@ -7,11 +7,9 @@ from typing import Any
 
 from app.store import tracks
 from app.store.db import Database
-from app.views import track_json
+from app.views import ranked_tracks_json
 from recsys.engine import Scored
 
 
 async def hydrate(db: Database, scored: Sequence[Scored]) -> list[dict[str, Any]]:
-    found = await tracks.get_many(db, [s.id for s in scored])
-    # A track deleted from PostgreSQL but still in the index is simply left out.
-    return [track_json(found[s.id], s.score, s.reason) for s in scored if s.id in found]
+    return ranked_tracks_json(await tracks.get_many(db, [s.id for s in scored]), scored)

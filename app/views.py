@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from typing import Any
+from collections.abc import Iterable, Mapping
+from typing import Any, Protocol
 
 from app.library_status import BOARD
 from app.store.moods import StoredMood
@@ -51,6 +52,28 @@ def track_json(track: CatalogTrack, score: float | None = None, reason: str | No
     if reason is not None:
         body["reason"] = reason
     return body
+
+
+class RankedTrack(Protocol):
+    """A track id with the engine's score and reason (recsys Scored, realtime Ranked)."""
+
+    @property
+    def id(self) -> int: ...
+
+    @property
+    def score(self) -> float: ...
+
+    @property
+    def reason(self) -> str: ...
+
+
+def ranked_tracks_json(
+    found: Mapping[int, CatalogTrack], ranked: Iterable[RankedTrack]
+) -> list[dict[str, Any]]:
+    """Track JSON for ranked ids, in order; an id missing from ``found`` (deleted from the
+    catalog while still in the index or a queue) is left out. The one way scored ids become
+    Tracks, for HTTP answers and queue frames alike."""
+    return [track_json(found[r.id], r.score, r.reason or None) for r in ranked if r.id in found]
 
 
 def mood_json(mood: StoredMood | None) -> dict[str, Any] | None:

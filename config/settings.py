@@ -55,6 +55,9 @@ class Settings(BaseSettings):
     login_max_failures: int = Field(5, ge=1)
     login_window_s: int = Field(900, ge=1)
     max_body_bytes: int = Field(1_048_576, ge=1024)
+    # Redis connections per client (HTTP, realtime), and how long a request waits for one.
+    redis_pool_size: int = Field(128, ge=2)
+    redis_pool_wait_s: float = Field(10.0, gt=0)
 
     # WebSocket limits.
     ws_max_frame_bytes: int = Field(65_536, ge=256)
@@ -69,6 +72,7 @@ class Settings(BaseSettings):
     encoder_backend: Literal["onnx", "torch"] = "onnx"
     quickmix_ttl_s: int = Field(600, ge=1)
     demo_catalog: bool = True  # load the built-in demo catalog on first start
+    library_check_interval_s: float = Field(30.0, gt=0)  # how often each library server is pinged
 
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
 

@@ -16,7 +16,7 @@ from typing import Any
 import msgpack
 
 from app.store.moods import StoredMood
-from app.views import mood_json, track_json
+from app.views import mood_json, ranked_tracks_json
 from realtime.track_cache import TrackCache
 from recsys.catalog import CatalogTrack
 
@@ -77,11 +77,8 @@ class QueueSnapshot:
         if seq is not None:
             frame["seq"] = seq
         np = self.now_playing
-        frame["now_playing"] = (
-            track_json(catalog[np.id], np.score, np.reason or None) if np and np.id in catalog else None
-        )
-        frame["tracks"] = [track_json(catalog[t.id], t.score, t.reason or None)
-                           for t in self.tracks if t.id in catalog]
+        frame["now_playing"] = next(iter(ranked_tracks_json(catalog, [np] if np else [])), None)
+        frame["tracks"] = ranked_tracks_json(catalog, self.tracks)
         frame["mood"] = mood_json(self.mood)
         frame["reason"] = self.reason
         return frame

@@ -5,8 +5,9 @@ from __future__ import annotations
 import time
 from dataclasses import dataclass
 
-from redis.asyncio import BlockingConnectionPool, Redis
+from redis.asyncio import Redis
 
+from app.redis_pool import connect_redis
 from app.state import AppState
 from realtime.catalog_watch import CatalogWatch
 from realtime.engine_source import EngineSource
@@ -17,11 +18,6 @@ from realtime.track_cache import TrackCache
 from realtime.user_queue import UserQueues
 
 EXTRAS_KEY = "realtime"
-# The session scripts run on a client of their own, with a pool that waits for a free
-# connection rather than failing: redis-py's default pool raises "Too many connections" past
-# 100, which under a burst of handshakes would turn into errors for HTTP requests too.
-REDIS_CONNECTIONS = 64
-REDIS_WAIT_S = 5.0
 
 
 @dataclass(slots=True)
@@ -37,11 +33,7 @@ class Realtime:
     def build(cls, state: AppState) -> Realtime:
         settings = state.settings
         assert settings.redis_url is not None
-        pool = BlockingConnectionPool.from_url(
-            settings.redis_url, max_connections=REDIS_CONNECTIONS, timeout=REDIS_WAIT_S,
-            socket_connect_timeout=2, socket_timeout=5,
-        )
-        redis = Redis(connection_pool=pool)
+        redis = connect_redis(settings)  # the session scripts' own client (app/redis_pool.py)
         store = SessionStore(redis, settings.redis_prefix, settings.ws_resume_window)
         hub = Hub(store, settings.redis_url, settings.redis_prefix, settings.ws_idle_timeout_s)
         catalog = TrackCache(state.db)
