@@ -9,8 +9,8 @@ from quart_auth import QuartAuth
 from quart_schema import QuartSchema
 
 from app import errors, library_status, request_log, security
+from app.auth.login_sessions import LoginSessions
 from app.auth.ratelimit import LoginLimiter
-from app.auth.sessions import SessionStore
 from app.auth.user import SessionUser
 from app.demo_loader import load_demo_if_empty, stop_demo_loader
 from app.engine_setup import start_engine, stop_engine
@@ -55,7 +55,7 @@ def create_app(settings: Settings | None = None) -> Quart:
         settings=settings,
         db=db,
         redis=redis,
-        sessions=SessionStore(redis, settings.redis_prefix, settings.session_ttl_s),
+        sessions=LoginSessions(redis, settings.redis_prefix, settings.session_ttl_s),
         limiter=LoginLimiter(redis, settings.redis_prefix, settings.login_max_failures,
                              settings.login_window_s),
     )

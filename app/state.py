@@ -8,8 +8,8 @@ from typing import TYPE_CHECKING, Any
 from quart import current_app
 from redis.asyncio import Redis
 
+from app.auth.login_sessions import LoginSessions
 from app.auth.ratelimit import LoginLimiter
-from app.auth.sessions import SessionStore
 from app.fanout import LiveFanout, NoFanout
 from app.store.db import Database
 from config import Settings
@@ -25,7 +25,7 @@ class AppState:
     settings: Settings
     db: Database
     redis: Redis
-    sessions: SessionStore
+    sessions: LoginSessions
     limiter: LoginLimiter
     index: TrackIndex | None = None
     encoder: AsyncEncoder | None = None

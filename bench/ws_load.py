@@ -51,8 +51,8 @@ ROOT = Path(__file__).resolve().parents[1]
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
+from app.auth.login_sessions import LoginSessions  # noqa: E402
 from app.auth.passwords import hash_password  # noqa: E402
-from app.auth.sessions import SessionStore  # noqa: E402
 from app.catalog import store_batch  # noqa: E402
 from app.factory import create_app  # noqa: E402
 from app.store import users  # noqa: E402
@@ -156,7 +156,7 @@ async def prepare(args: argparse.Namespace, work: Path) -> Setup:
 
     # Cookies as the server would issue them: a Redis session, signed by the app's secret.
     redis = aioredis.from_url(settings.redis_url)
-    sessions = SessionStore(redis, prefix, settings.session_ttl_s)
+    sessions = LoginSessions(redis, prefix, settings.session_ttl_s)
     app = create_app(settings)
     auth = app.extensions["QUART_AUTH"][0]
     cookie_name = app.config["QUART_AUTH_COOKIE_NAME"]

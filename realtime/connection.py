@@ -74,7 +74,6 @@ class Connection:
         self.holding = 0  # resyncs filling a gap: bus frames wait behind them (hold())
         self.last_seen = time.monotonic()
         self.closed = False
-        self.sent_frames = 0
         self.dropped_frames = 0
         self._buffer: deque[tuple[Outgoing, bool]] = deque()
         self._capacity = buffer_size
@@ -183,7 +182,6 @@ class Connection:
             while self._buffer:
                 out, text = self._buffer.popleft()
                 await self.socket.send(out.encoded(text))
-                self.sent_frames += 1
         except asyncio.CancelledError:
             raise
         except Exception:

@@ -303,9 +303,6 @@ class SessionStore:
     def _keys(self, user_id: int, *names: str) -> list[str]:
         return [self.key(user_id, n) for n in names]
 
-    async def exists(self, user_id: int) -> bool:
-        return bool(await self._redis.exists(self.key(user_id, "st")))
-
     async def init(
         self, user_id: int, mood: StoredMood | None, events: list[tuple[int, str]], excluded: set[int]
     ) -> bool:

@@ -87,9 +87,6 @@ class _PointCache:
                 # row would keep the entire matrix alive.
                 self.put(IndexPoint(h.id, h.text.copy(), h.audio.copy(), h.payload))
 
-    def clear(self) -> None:
-        self._items.clear()
-
 
 def _noted(reason: str, over_cap: bool) -> str:
     return f"{reason}; {RELAXED_NOTE}" if over_cap else reason
@@ -173,10 +170,6 @@ class Engine:
                 self._cache.put(point)
             found.update(fetched)
         return found
-
-    def forget_cache(self) -> None:
-        """Drop cached vectors (after a reindex changed them)."""
-        self._cache.clear()
 
     async def _blend(
         self,

@@ -1,4 +1,12 @@
-"""Failed-login counters in Redis, per account and per client address."""
+"""Failed-login counters in Redis, per account and per client address.
+
+Invariant: a counter key always carries a TTL, set when its window opens (the first failure)
+and never pushed back by later failures, so a window lasts ``window_s`` from its first failure.
+
+Only commands Redis 6.2 has (the embedded default ships redis-server 6.2): ``SET ... EX NX``
+opens the window and ``INCR`` keeps the TTL, both in one MULTI. ``EXPIRE ... NX`` would say the
+same in one command but needs Redis 7.
+"""
 
 from __future__ import annotations
 
@@ -37,10 +45,11 @@ class LoginLimiter:
         return max(waits) if waits else None
 
     async def failed(self, username: str, address: str) -> None:
+        """Count one failure against the account and the address."""
         async with self._redis.pipeline(transaction=True) as pipe:
             for key in self._keys(username, address):
-                pipe.incr(key)
-                pipe.expire(key, self._window, nx=True)
+                pipe.set(key, 0, ex=self._window, nx=True)  # opens the window; a no-op inside one
+                pipe.incr(key)  # INCR leaves the TTL as it is
             await pipe.execute()
 
     async def succeeded(self, username: str) -> None:

@@ -125,6 +125,3 @@ async def latest(db: Database, user_id: int, limit: int) -> list[Event]:
     """The newest events, oldest first: what a new session profile replays."""
     return list(reversed(await history(db, user_id, limit, None)))
 
-
-async def count_for_user(db: Database, user_id: int) -> int:
-    return int(await db.fetchval("SELECT count(*) FROM listening_events WHERE user_id = $1", user_id))

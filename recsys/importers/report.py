@@ -58,18 +58,6 @@ class ImportReport:
     def note_field_issue(self, kind: str) -> None:
         self.field_issues[kind] += 1
 
-    def merge(self, other: ImportReport) -> None:
-        """Fold a sub-report (one file of several) into this one."""
-        self.rows_seen += other.rows_seen
-        self.imported += other.imported
-        self.merged += other.merged
-        self.skipped.update(other.skipped)
-        self.field_issues.update(other.field_issues)
-        room = self.max_examples - len(self.examples)
-        self.examples.extend(other.examples[: max(room, 0)])
-        for message in other.warnings:
-            self.warn(message)
-
     def summary(self) -> str:
         title = f"Import of {self.source}" if self.source else "Import"
         lines = [
