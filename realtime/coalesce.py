@@ -5,7 +5,7 @@ follow within ``window`` of a recompute are folded together: the next recompute 
 the user has been quiet for ``window`` (or ``max_wait`` has passed since the first folded
 event, so a steady stream still gets answers). Ten skips in 200 ms thus cost one immediate
 recompute and one trailing one; the first is usually dropped as stale when it finishes after
-the later skips (see SessionStore.publish_queue).
+the later skips (see ResumeLog.publish_queue).
 """
 
 from __future__ import annotations

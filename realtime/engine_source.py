@@ -14,7 +14,7 @@ from app.library_status import playable_filter
 from app.state import AppState
 from app.store.settings import get_settings
 from realtime.queue_frames import Ranked
-from realtime.session_store import Snapshot
+from realtime.session_state import Snapshot
 from recsys.index.base import TrackFilter
 
 log = logging.getLogger("musicrec.realtime")

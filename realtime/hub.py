@@ -14,7 +14,7 @@ from redis.exceptions import RedisError
 
 from realtime.bus import Bus
 from realtime.connection import CLOSE_GOING_AWAY, CLOSE_NORMAL, Connection, Outgoing
-from realtime.session_store import CONN_TTL_S, SessionStore
+from realtime.presence import CONN_TTL_S, Presence
 
 log = logging.getLogger("musicrec.realtime")
 
@@ -24,8 +24,8 @@ SWEEP_MAX_S = 5.0
 class Hub:
     """Registry of local connections by user; owns the bus."""
 
-    def __init__(self, store: SessionStore, redis_url: str, prefix: str, idle_timeout_s: float) -> None:
-        self._store = store
+    def __init__(self, presence: Presence, redis_url: str, prefix: str, idle_timeout_s: float) -> None:
+        self._presence = presence
         self._idle = idle_timeout_s
         self._users: dict[int, set[Connection]] = {}
         self._all: set[Connection] = set()
@@ -74,7 +74,7 @@ class Hub:
 
     async def admit(self, conn: Connection, cap: int) -> bool:
         """Count the connection against its user's cap (over all instances)."""
-        if not await self._store.connect(conn.user_id, conn.id, cap):
+        if not await self._presence.connect(conn.user_id, conn.id, cap):
             return False
         self._all.add(conn)
         self._emptied.clear()
@@ -111,7 +111,7 @@ class Hub:
         if attached:
             await self.bus.release(conn.user_id)
         with contextlib.suppress(RedisError, OSError):
-            await self._store.disconnect(conn.user_id, conn.id)
+            await self._presence.disconnect(conn.user_id, conn.id)
 
     def spawn(self, coro: Awaitable[None]) -> None:
         task: asyncio.Task[None] = asyncio.ensure_future(coro)
@@ -151,7 +151,7 @@ class Hub:
             if now - last_refresh > CONN_TTL_S / 3:
                 last_refresh = now
                 try:
-                    await self._store.refresh_connections([(c.user_id, c.id) for c in self._all])
+                    await self._presence.refresh_connections([(c.user_id, c.id) for c in self._all])
                 except (RedisError, OSError) as exc:
                     log.warning("could not refresh connection counts: %s", exc)
 

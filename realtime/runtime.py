@@ -12,8 +12,11 @@ from app.state import AppState
 from realtime.catalog_watch import CatalogWatch
 from realtime.engine_source import EngineSource
 from realtime.hub import Hub
+from realtime.presence import Presence
+from realtime.resume_log import ResumeLog
 from realtime.session import Sessions
-from realtime.session_store import SessionStore
+from realtime.session_keys import SessionKeys
+from realtime.session_state import SessionState
 from realtime.track_cache import TrackCache
 from realtime.user_queue import UserQueues
 
@@ -23,7 +26,9 @@ EXTRAS_KEY = "realtime"
 @dataclass(slots=True)
 class Realtime:
     redis: Redis
-    store: SessionStore
+    state: SessionState
+    log: ResumeLog
+    presence: Presence
     hub: Hub
     queues: UserQueues
     sessions: Sessions
@@ -34,13 +39,18 @@ class Realtime:
         settings = state.settings
         assert settings.redis_url is not None
         redis = connect_redis(settings)  # the session scripts' own client (app/redis_pool.py)
-        store = SessionStore(redis, settings.redis_prefix, settings.ws_resume_window)
-        hub = Hub(store, settings.redis_url, settings.redis_prefix, settings.ws_idle_timeout_s)
+        keys = SessionKeys(settings.redis_prefix)
+        session_state = SessionState(redis, keys)
+        log = ResumeLog(redis, keys, settings.ws_resume_window)
+        presence = Presence(redis, keys)
+        hub = Hub(presence, settings.redis_url, settings.redis_prefix, settings.ws_idle_timeout_s)
         catalog = TrackCache(state.db)
-        queues = UserQueues(state, store, hub, EngineSource(state), catalog, settings.ws_coalesce_ms / 1000)
-        sessions = Sessions(state, store, hub, queues, catalog)
+        queues = UserQueues(state, session_state, log, presence, hub, EngineSource(state), catalog,
+                            settings.ws_coalesce_ms / 1000)
+        sessions = Sessions(state, log, hub, queues, catalog)
         hub.resync = sessions.resync
-        return cls(redis, store, hub, queues, sessions, CatalogWatch(state.db, hub, queues))
+        return cls(redis, session_state, log, presence, hub, queues, sessions,
+                   CatalogWatch(state.db, hub, queues))
 
     async def start(self) -> None:
         await self.hub.start()

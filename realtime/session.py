@@ -30,7 +30,7 @@ from realtime.connection import CLOSE_INTERNAL, Connection, Outgoing
 from realtime.hub import Hub
 from realtime.protocol import Feedback, Hello, MoodChange, Next, Ping, Play
 from realtime.queue_frames import render_many
-from realtime.session_store import HelloResult, SessionStore
+from realtime.resume_log import HelloResult, ResumeLog
 from realtime.track_cache import TrackCache
 from realtime.user_queue import UserQueues
 
@@ -46,11 +46,11 @@ USERNAMES_KEPT = 50_000
 
 class Sessions:
     def __init__(
-        self, state: AppState, store: SessionStore, hub: Hub, queues: UserQueues, catalog: TrackCache
+        self, state: AppState, log: ResumeLog, hub: Hub, queues: UserQueues, catalog: TrackCache
     ) -> None:
         self._state = state
         self._catalog = catalog
-        self._store = store
+        self._log = log
         self._hub = hub
         self._queues = queues
         self._names: dict[int, str | None] = {}  # usernames for welcome frames (they never change)
@@ -85,7 +85,7 @@ class Sessions:
             return
         seq = 0
         for _ in range(SEQ_ATTEMPTS):
-            seq, latest_queue = await self._store.local_seq(conn.user_id)
+            seq, latest_queue = await self._log.local_seq(conn.user_id)
             if latest_queue > conn.cursor and not await conn.wait_cursor(latest_queue, CATCH_UP_WAIT_S):
                 await self.resync(conn)  # the bus lost it (Redis reconnecting): take it from the log
             if seq > conn.cursor:
@@ -109,10 +109,10 @@ class Sessions:
         # Subscribed (and confirmed) before the session is read: anything published after
         # the read arrives on the bus, anything before is in what the read returns.
         await self._hub.attach(conn)
-        found = await self._store.hello(user_id, frame.resume_after)
+        found = await self._log.hello(user_id, frame.resume_after)
         if found is None:
             await self._queues.rebuild(user_id)
-            found = await self._store.hello(user_id, frame.resume_after)
+            found = await self._log.hello(user_id, frame.resume_after)
         if found is None:
             await self.send_error(conn, "unavailable", "the session could not be started", frame.ref, text)
             return
@@ -178,9 +178,9 @@ class Sessions:
                 await asyncio.sleep(RESYNC_PAUSE_S * (attempt + 1))
 
     async def _resync_once(self, conn: Connection) -> None:
-        replay = await self._store.replay_after(conn.user_id, conn.cursor)
+        replay = await self._log.replay_after(conn.user_id, conn.cursor)
         if replay is None:  # the log no longer reaches back: send the current queue afresh
-            found = await self._store.hello(conn.user_id, None)
+            found = await self._log.hello(conn.user_id, None)
             if found is not None and found.seq > conn.cursor:
                 await self._snapshot(conn, found)
             return

@@ -2,7 +2,7 @@
 events, moods and `next`, and recomputed by the engine on the instance that saw the change.
 
 A recompute takes a consistent snapshot of the session (at ``ver``), asks the engine for the
-upcoming tracks, renders the frame, and hands both to SessionStore.publish_queue, which
+upcoming tracks, renders the frame, and hands both to ResumeLog.publish_queue, which
 publishes only if ``ver`` is unchanged. So one instance computes for all of the user's tabs,
 bursts are coalesced (realtime.coalesce), and a stale result is dropped, never shown.
 """
@@ -22,8 +22,10 @@ from app.store.moods import StoredMood
 from app.views import mood_label
 from realtime.coalesce import Coalescer
 from realtime.hub import Hub
+from realtime.presence import Presence
 from realtime.queue_frames import QueueSnapshot, Ranked
-from realtime.session_store import EVENTS_KEPT, SessionStore, Snapshot
+from realtime.resume_log import ResumeLog
+from realtime.session_state import EVENTS_KEPT, SessionState, Snapshot
 from realtime.track_cache import TrackCache
 from recsys.actions import excludes
 
@@ -72,7 +74,9 @@ class UserQueues:
     def __init__(
         self,
         state: AppState,
-        store: SessionStore,
+        session_state: SessionState,
+        log: ResumeLog,
+        presence: Presence,
         hub: Hub,
         source: QueueSource,
         catalog: TrackCache,
@@ -80,7 +84,9 @@ class UserQueues:
     ) -> None:
         self._state = state
         self._catalog = catalog
-        self._store = store
+        self._sessions = session_state
+        self._log = log
+        self._presence = presence
         self._hub = hub
         self.source = source
         self.coalescer = Coalescer(self._recompute, coalesce_s)
@@ -106,7 +112,7 @@ class UserQueues:
         stored = await moods.get_mood(db, user_id)
         latest = await events.latest(db, user_id, EVENTS_KEPT)
         excluded = {e.track_id for e in latest if excludes(e.action)}
-        await self._store.init(
+        await self._sessions.init(
             user_id, stored, [(e.track_id, e.action) for e in latest], excluded
         )
 
@@ -116,24 +122,24 @@ class UserQueues:
 
     async def on_event(self, user_id: int, track_id: int, action: str) -> None:
         """A durable event (from any instance's HTTP or WebSocket) enters the session."""
-        if await self._store.apply_event(user_id, track_id, action) is not None:
+        if await self._sessions.apply_event(user_id, track_id, action) is not None:
             await self._changed(user_id, action)
 
     async def on_mood(self, user_id: int, mood: StoredMood | None) -> None:
-        if await self._store.set_mood(user_id, mood) is not None:
+        if await self._sessions.set_mood(user_id, mood) is not None:
             await self._changed(user_id, "mood")
 
     async def on_refresh(self, user_id: int, reason: str) -> None:
         """Something outside the session that the queue depends on changed (settings)."""
-        if await self._store.bump(user_id) is not None:
+        if await self._sessions.bump(user_id) is not None:
             await self._changed(user_id, reason)
 
     async def play_now(self, user_id: int, track_id: int) -> None:
         """The listener picked a track (search, similar, a queued row, previous): it plays now."""
         picked = Ranked(track_id, 0.0, "your pick")
-        if await self._store.play_now(user_id, picked) is None:
+        if await self._sessions.play_now(user_id, picked) is None:
             await self.rebuild(user_id)
-            await self._store.play_now(user_id, picked)
+            await self._sessions.play_now(user_id, picked)
         self.request(user_id, "play_now")
 
     def refresh_empty(self, user_ids: set[int]) -> None:
@@ -142,19 +148,19 @@ class UserQueues:
             self.request(user_id, "catalog")
 
     async def advance(self, user_id: int) -> None:
-        if await self._store.advance(user_id) is None:
+        if await self._sessions.advance(user_id) is None:
             await self.rebuild(user_id)
-            await self._store.advance(user_id)
+            await self._sessions.advance(user_id)
         self.request(user_id, "next")
 
     async def _changed(self, user_id: int, reason: str) -> None:
         # Nobody listening anywhere: the session is marked stale (ver moved past qver) and
         # the next hello recomputes, so HTTP-only clients cost no engine work.
-        if self._hub.local(user_id) or await self._store.listeners(user_id) > 0:
+        if self._hub.local(user_id) or await self._presence.listeners(user_id) > 0:
             self.request(user_id, reason)
 
     async def _recompute(self, user_id: int, reason: str) -> None:
-        session = await self._store.snapshot(user_id)
+        session = await self._sessions.snapshot(user_id)
         if session is None:
             return
         if reason == "start" and session.fresh:
@@ -173,7 +179,7 @@ class UserQueues:
         snapshot = QueueSnapshot(playing or fill, upcoming, session.mood, reason_text(reason, session.mood))
         found = await self._catalog.get_many(snapshot.track_ids())
         body = msgpack.packb(snapshot.render(found), use_bin_type=True)
-        seq = await self._store.publish_queue(user_id, session.ver, fill, upcoming, snapshot, body)
+        seq = await self._log.publish_queue(user_id, session.ver, fill, upcoming, snapshot, body)
         if seq is None:
             self.stats.stale += 1
             log.debug("dropped a stale queue for user %s (ver %s)", user_id, session.ver)

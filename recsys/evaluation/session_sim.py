@@ -2,7 +2,7 @@
 
 This mirrors what the realtime stack does per user, step by step, so that an evaluated
 queue is the queue a listener would have been served:
-- realtime/session_store.py keeps the last EVENTS_KEPT events and an excluded set (every
+- realtime/session_state.py keeps the last EVENTS_KEPT events and an excluded set (every
   event but a verdict adds its track: recsys.actions); a skip, complete or dislike of the now-playing track
   advances to the head of the queue *as it stands*, and only then is a new queue computed;
 - realtime/engine_source.py rebuilds a SessionProfile from that snapshot for every
@@ -28,7 +28,7 @@ from recsys.actions import advances, excludes
 from recsys.engine import Engine
 from recsys.moods import MoodSpec
 
-EVENTS_KEPT = 50  # realtime.session_store.EVENTS_KEPT
+EVENTS_KEPT = 50  # realtime.session_state.EVENTS_KEPT
 QUEUE_SIZE = 20  # realtime.user_queue.QUEUE_SIZE
 
 AdvanceMode = Literal["store", "immediate"]
@@ -53,7 +53,7 @@ class LiveSession:
         return self.now_playing
 
     async def send(self, track_id: int, action: str, recompute: bool = True) -> None:
-        """One feedback event, as session_store.apply_event then a queue recompute.
+        """One feedback event, as SessionState.apply_event then a queue recompute.
 
         ``recompute=False`` skips a recompute whose queue nothing would read (the caller
         knows another event follows before the next advance): it saves time, changes nothing.
@@ -91,7 +91,7 @@ class LiveSession:
         blocked = self.excluded | ({self.now_playing} if self.now_playing is not None else set())
         ranked = [s.id for s in scored if s.id not in blocked]
         if self.now_playing is None and ranked:
-            # user_queue: the fill becomes now-playing; session_store adds it to excluded
+            # user_queue: the fill becomes now-playing; ResumeLog.publish_queue adds it to excluded
             # only when it advances, and the listener's "play" event adds it right after.
             self.now_playing, ranked = ranked[0], ranked[1:]
         self.queue = ranked[:QUEUE_SIZE]

@@ -119,7 +119,7 @@ def test_history_split(tiny_data: tuple[Path, Path]) -> None:
 def test_session_mirror_matches_realtime() -> None:
     """The copied constants must follow the realtime stack they mirror (the action rules are
     shared, from recsys.actions, not copied)."""
-    from realtime.session_store import EVENTS_KEPT
+    from realtime.session_state import EVENTS_KEPT
     from realtime.user_queue import QUEUE_SIZE
 
     assert session_sim.EVENTS_KEPT == EVENTS_KEPT

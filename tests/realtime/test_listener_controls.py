@@ -91,9 +91,9 @@ async def test_an_empty_queue_is_filled_when_the_catalog_changes(rt_index: Path,
         async with open_tab(server.ws, cookie) as tab:
             _, first = await tab.hello()
             assert first is not None
-            store = server.realtime.store
+            keys = server.realtime.state.keys
             # As after a first start before the demo catalog is in: nothing queued, nothing playing.
-            await server.state.redis.hset(store.key(user_id, "st"), mapping={"q": "", "np": ""})
+            await server.state.redis.hset(keys.key(user_id, "st"), mapping={"q": "", "np": ""})
             async with server.state.db.transaction() as conn:
                 await conn.execute(
                     "UPDATE catalog_meta SET value = (value::bigint + 1)::text WHERE key = 'version'")
