@@ -7,6 +7,10 @@ nothing here knows it exists.
 
 from __future__ import annotations
 
+import asyncio
+import logging
+from collections.abc import Awaitable, Callable
+
 import asyncpg
 
 from app import quickmix_cache
@@ -15,9 +19,38 @@ from app.state import AppState
 from app.store import events, moods
 from app.store.events import Event
 from app.store.moods import StoredMood
-from app.store.settings import UserSettings, put_settings
+from app.store.settings import UserSettings, get_settings, put_settings
 from recsys.actions import TASTE
+from recsys.index.base import TrackFilter
 from recsys.moods import MoodSpec
+
+# Called with every new durable event in a background task (never delaying or failing the
+# ack): e.g. scrobbling to a listener's own library server (app.library.feed_back).
+FeedbackHook = Callable[[AppState, Event], Awaitable[None]]
+_HOOKS = "feedback_hooks"
+_HOOK_TASKS = "feedback_hook_tasks"
+log = logging.getLogger("musicrec.listening")
+
+
+def add_feedback_hook(state: AppState, hook: FeedbackHook) -> None:
+    hooks: list[FeedbackHook] = state.extras.setdefault(_HOOKS, [])
+    if hook not in hooks:
+        hooks.append(hook)
+
+
+def _run_hooks(state: AppState, event: Event) -> None:
+    tasks: set[asyncio.Task[None]] = state.extras.setdefault(_HOOK_TASKS, set())
+    for hook in state.extras.get(_HOOKS, []):
+        task = asyncio.create_task(_guarded(hook, state, event))
+        tasks.add(task)  # a reference, so the task is not collected mid-flight
+        task.add_done_callback(tasks.discard)
+
+
+async def _guarded(hook: FeedbackHook, state: AppState, event: Event) -> None:
+    try:
+        await hook(state, event)
+    except Exception:
+        log.exception("a feedback hook failed for event %d", event.id)
 
 
 async def record_feedback(
@@ -41,6 +74,7 @@ async def record_feedback(
         if action in TASTE:
             await quickmix_cache.bump_profile(state, user_id)
         await state.fanout.feedback(user_id, event)
+        _run_hooks(state, event)
     return event, created
 
 
@@ -56,3 +90,20 @@ async def change_settings(state: AppState, user_id: int, settings: UserSettings)
     await quickmix_cache.bump_profile(state, user_id)
     await state.fanout.refresh(user_id, "settings")
     return stored
+
+
+async def listening_filter(state: AppState, user_id: int, base: TrackFilter | None = None) -> TrackFilter:
+    """The filter of what this listener *hears* (live queue, Quick Mix): only tracks that can
+    play on this server, unless their settings include the rest. Discovery (recommendations,
+    search, similar) shows everything and does not use it."""
+    settings = await get_settings(state.db, user_id)
+    flt = base if base is not None else TrackFilter()
+    flt.playable_only = not settings.include_unplayable
+    return flt
+
+
+async def session_seed(
+    state: AppState, user_id: int, events_kept: int
+) -> tuple[StoredMood | None, list[Event]]:
+    """What a live session is rebuilt from: the user's mood and latest events, oldest first."""
+    return await moods.get_mood(state.db, user_id), await events.latest(state.db, user_id, events_kept)

@@ -16,8 +16,8 @@ from typing import Protocol
 
 import msgpack
 
+from app.listening import session_seed
 from app.state import AppState
-from app.store import events, moods
 from app.store.moods import StoredMood
 from app.views import mood_label
 from realtime.coalesce import Coalescer
@@ -108,9 +108,7 @@ class UserQueues:
         await asyncio.shield(pending)
 
     async def _rebuild(self, user_id: int) -> None:
-        db = self._state.db
-        stored = await moods.get_mood(db, user_id)
-        latest = await events.latest(db, user_id, EVENTS_KEPT)
+        stored, latest = await session_seed(self._state, user_id, EVENTS_KEPT)
         excluded = {e.track_id for e in latest if excludes(e.action)}
         await self._sessions.init(
             user_id, stored, [(e.track_id, e.action) for e in latest], excluded
