@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: run test test-python test-frontend lint frontend venv bench-recsys bench-ws bench-play eval clean
+.PHONY: run test test-python test-frontend lint frontend venv bench-recsys bench-ws bench-play bench-library eval clean
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -50,6 +50,10 @@ bench-recsys: $(STAMP)
 
 bench-ws: $(STAMP)
 	$(BIN)/python bench/ws_load.py
+
+# Library sync throughput and play-to-first-byte against a real Supysonic (needs PostgreSQL).
+bench-library: $(STAMP)
+	$(BIN)/python bench/bench_library.py
 
 # Start latency of every demo piece, from the browser (needs node, chromium, a built player).
 bench-play: $(STAMP) frontend

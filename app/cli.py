@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import asyncio
+import errno
+import logging
+import signal
 import sys
 from typing import Annotated
 
@@ -29,26 +32,53 @@ def _settings() -> Settings:
 def serve(
     port: Annotated[int | None, typer.Option(help="port (default MUSICREC_PORT or 8080)")] = None,
 ) -> None:
-    """Start the embedded parts that have no URL, then serve the app."""
-    from app.server import configure_logging, run_server, with_embedded
+    """Start the embedded parts that have no URL, then serve the app.
+
+    Refused in one line when another serve holds the data directory or the port. Ctrl-C (or
+    SIGTERM) stops the server, then the embedded parts it started; if this process is killed
+    instead, a guardian process stops them (services/guardian.py).
+    """
+    from app.server import configure_logging, exit_now, run, with_embedded
+    from app.single_instance import CannotServe, claim
     from services import ServiceError
 
     settings = _settings()
     if port is not None:
         settings = settings.model_copy(update={"port": port})
-    configure_logging(settings.log_level)
     try:
-        resolved, services = with_embedded(settings)
+        held = claim(settings)
+    except CannotServe as exc:
+        typer.echo(str(exc), err=True)
+        raise typer.Exit(1) from None
+    configure_logging(settings.log_level)
+    services: object | None = None
+    code = 0
+    try:
+        resolved, services = with_embedded(settings, guard=True)
+        run(resolved)
     except ServiceError as exc:
         typer.echo(f"could not start the embedded services: {exc}", err=True)
-        raise typer.Exit(1) from None
-    try:
-        asyncio.run(run_server(resolved))
-    except KeyboardInterrupt:
+        code = 1
+    except KeyboardInterrupt:  # a Ctrl-C before the server's own handler was installed
         pass
+    except Exception as exc:  # reported here, so that the bounded exit below still happens
+        code = 1
+        if isinstance(exc, OSError) and exc.errno == errno.EADDRINUSE:  # taken since claim()
+            from app.single_instance import port_taken_message
+
+            typer.echo(port_taken_message(settings.port), err=True)
+        else:
+            logging.getLogger("musicrec.server").exception("musicrec serve stopped on an error")
     finally:
+        # A second Ctrl-C must not cut the embedded servers' shutdown short.
+        signal.signal(signal.SIGINT, signal.SIG_IGN)
+        signal.signal(signal.SIGTERM, signal.SIG_IGN)
         if services is not None:
             services.stop(only_started=True)  # type: ignore[attr-defined]
+        held.release()
+    exit_now(code)
+    if code:
+        raise typer.Exit(code)
 
 
 @cli.command()
@@ -125,9 +155,11 @@ def services_status() -> None:
 
 def _add_catalog_commands() -> None:
     from app.catalog_cli import import_cli, index_cli
+    from app.library_cli import library_cli
 
     cli.add_typer(import_cli, name="import")
     cli.add_typer(index_cli, name="index")
+    cli.add_typer(library_cli, name="library")
 
 
 _add_catalog_commands()

@@ -15,6 +15,7 @@ import asyncpg
 
 from app import quickmix_cache
 from app.errors import ApiError
+from app.library_board import playable_filter
 from app.state import AppState
 from app.store import events, moods
 from app.store.events import Event
@@ -99,7 +100,7 @@ async def listening_filter(state: AppState, user_id: int, base: TrackFilter | No
     settings = await get_settings(state.db, user_id)
     flt = base if base is not None else TrackFilter()
     flt.playable_only = not settings.include_unplayable
-    return flt
+    return playable_filter(flt)  # and nothing from a library server that is down
 
 
 async def session_seed(

@@ -1,14 +1,26 @@
-"""Runs the app under Hypercorn, with the embedded parts started around it when needed."""
+"""Runs the app under Hypercorn, with the embedded parts started around it when needed.
+
+Stopping: SIGINT or SIGTERM drains the WebSockets, stops Hypercorn and runs the app's shutdown;
+then `musicrec serve` stops the embedded parts it started. Nothing may hold the exit up: work
+that cannot be cancelled (a thread inside ``asyncio.to_thread``, a model run in an executor) is
+waited for only briefly (``run`` and ``exit_now``), since it dies with the process anyway.
+"""
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
+import os
 import signal
 import sys
+import threading
+import time
+from concurrent.futures import ThreadPoolExecutor
 
 from hypercorn.asyncio import serve
 from hypercorn.config import Config as HypercornConfig
+from hypercorn.utils import LifespanTimeoutError
 
 from config import Settings
 
@@ -25,8 +37,18 @@ def configure_logging(level: str) -> None:
     logging.getLogger("hypercorn.access").disabled = True
 
 
-def with_embedded(settings: Settings) -> tuple[Settings, object | None]:
-    """Start the embedded parts the settings leave without a URL; returns resolved settings."""
+# Bounds on the exit, after the server itself has stopped.
+SHUTDOWN_TIMEOUT_S = 8.0  # the app's after_serving hooks
+TASKS_GRACE_S = 3.0  # tasks still pending when Hypercorn returns, once cancelled
+THREADS_GRACE_S = 2.0  # non-daemon threads (executors' workers), before exit_now() leaves them
+
+
+def with_embedded(settings: Settings, guard: bool = False) -> tuple[Settings, object | None]:
+    """Start the embedded parts the settings leave without a URL; returns resolved settings.
+
+    With ``guard``, a guardian process first (services/guardian.py): if this process dies
+    without stopping what it started here, the guardian stops it.
+    """
     embedded = [p for p in settings.embedded_parts if p in ("postgres", "redis")]
     if not embedded:
         return settings, None
@@ -39,6 +61,8 @@ def with_embedded(settings: Settings) -> tuple[Settings, object | None]:
         pg_port=settings.embedded_pg_port,
         redis_port=settings.embedded_redis_port,
     )
+    if guard:
+        services.guard()
     urls = services.start()
     services.watch(lambda line: log.error(line))
     return settings.model_copy(update=urls), services
@@ -51,6 +75,9 @@ async def run_server(settings: Settings) -> None:
     config = HypercornConfig()
     config.bind = [f"{settings.host}:{settings.port}"]
     config.graceful_timeout = 5
+    # The app's own shutdown (closing the index, the pools) is quick; one that hangs must not
+    # keep a Ctrl-C waiting for Hypercorn's default minute.
+    config.shutdown_timeout = SHUTDOWN_TIMEOUT_S
     config.websocket_ping_interval = None  # the protocol has its own ping/pong
     config.accesslog = None
     stop = asyncio.Event()
@@ -79,4 +106,67 @@ async def run_server(settings: Settings) -> None:
     for sig in (signal.SIGINT, signal.SIGTERM):
         loop.add_signal_handler(sig, on_signal)
     log.info("serving on http://%s:%s", settings.host, settings.port)
-    await serve(app, config, shutdown_trigger=stop.wait)
+    try:
+        await serve(app, config, shutdown_trigger=stop.wait)
+    except LifespanTimeoutError as exc:
+        if not stop.is_set():
+            raise  # the start-up timed out: a failure, reported as one
+        log.warning("the app's shutdown took over %.0f s; stopping anyway (%s)", SHUTDOWN_TIMEOUT_S, exc)
+
+
+def run(settings: Settings) -> None:
+    """``asyncio.run(run_server(settings))``, except that the clean-up after the server stopped
+    is bounded: asyncio.run joins every default-executor thread (``asyncio.to_thread``), however
+    long its work runs; here they are left to ``exit_now``."""
+    loop = asyncio.new_event_loop()
+    executor = ThreadPoolExecutor(thread_name_prefix="asyncio-default")
+    loop.set_default_executor(executor)
+    try:
+        asyncio.set_event_loop(loop)
+        loop.run_until_complete(run_server(settings))
+    finally:
+        try:
+            _cancel_pending(loop)
+            loop.run_until_complete(loop.shutdown_asyncgens())
+        finally:
+            executor.shutdown(wait=False, cancel_futures=True)
+            asyncio.set_event_loop(None)
+            loop.close()
+
+
+def _cancel_pending(loop: asyncio.AbstractEventLoop) -> None:
+    pending = [task for task in asyncio.all_tasks(loop) if not task.done()]
+    if not pending:
+        return
+    for task in pending:
+        task.cancel()
+    done, still = loop.run_until_complete(asyncio.wait(pending, timeout=TASKS_GRACE_S))
+    for task in done:
+        if not task.cancelled() and task.exception() is not None:
+            log.warning("task %s failed during shutdown: %r", task.get_name(), task.exception())
+    if still:
+        log.warning("left %d task(s) behind at shutdown: %s", len(still),
+                    ", ".join(sorted(t.get_name() for t in still)))
+
+
+def exit_now(code: int = 0) -> None:
+    """The last step of serve: exit with ``code`` without waiting on stuck threads.
+
+    Python joins every non-daemon thread (executor workers included) before it exits; one stuck
+    in uncancellable work (parsing scores in a to_thread, a model run) would hold a stopped
+    server's process open. Those get ``THREADS_GRACE_S``, then the process exits anyway.
+    """
+    deadline = time.monotonic() + THREADS_GRACE_S
+    for thread in threading.enumerate():
+        if thread is not threading.main_thread() and not thread.daemon:
+            thread.join(max(0.0, deadline - time.monotonic()))
+    stuck = [t.name for t in threading.enumerate()
+             if t is not threading.main_thread() and not t.daemon and t.is_alive()]
+    if not stuck:
+        return
+    log.warning("exiting without waiting for: %s", ", ".join(sorted(stuck)))
+    logging.shutdown()
+    for stream in (sys.stdout, sys.stderr):
+        with contextlib.suppress(Exception):
+            stream.flush()
+    os._exit(code)

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping
 from typing import Any, Protocol
 
-from app.library_status import BOARD
+from app.library_board import BOARD
 from app.store.moods import StoredMood
 from recsys.catalog import CatalogTrack, is_playable
 

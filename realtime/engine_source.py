@@ -10,12 +10,10 @@ from __future__ import annotations
 
 import logging
 
-from app.library_status import playable_filter
+from app.listening import listening_filter
 from app.state import AppState
-from app.store.settings import get_settings
 from realtime.queue_frames import Ranked
 from realtime.session_state import Snapshot
-from recsys.index.base import TrackFilter
 
 log = logging.getLogger("musicrec.realtime")
 
@@ -29,9 +27,7 @@ class EngineSource:
         if engine is None:  # no index (yet): queues stay empty rather than failing
             return []
         spec = session.mood.spec if session.mood is not None else None
-        # What a listener hears: only tracks this server can play, unless they asked for all.
-        settings = await get_settings(self._state.db, session.user_id)
-        flt = playable_filter(TrackFilter(playable_only=not settings.include_unplayable))
+        flt = await listening_filter(self._state, session.user_id)
         try:
             profile = await engine.new_session(spec, flt)
         except KeyError:  # a preset that no longer exists: fall back to no mood

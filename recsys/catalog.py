@@ -48,6 +48,24 @@ class TrackRecord:
     media_ref: str | None = None  # file path or corpus reference; never sent to clients
 
 
+LIBRARY_MEDIA_PREFIX = "library:"
+
+
+def library_media_ref(library_id: int, song_id: str) -> str:
+    """media_ref of a track whose sound is a song on a library server (see app/library.py)."""
+    return f"{LIBRARY_MEDIA_PREFIX}{library_id}:{song_id}"
+
+
+def parse_library_ref(ref: str | None) -> tuple[int, str] | None:
+    """(library id, song id) of a library media_ref; None for a file, a MIDI piece or nothing."""
+    if not ref or not ref.startswith(LIBRARY_MEDIA_PREFIX):
+        return None
+    library, _, song = ref[len(LIBRARY_MEDIA_PREFIX):].partition(":")
+    if not library.isdigit() or not song:
+        return None
+    return int(library), song
+
+
 def is_playable(track: TrackRecord) -> bool:
     """Whether this server can play the track: it has media of its own (a demo piece's MIDI,
     an audio file). The one rule; the index payload, the Track JSON and the queue filter use it.

@@ -1,8 +1,15 @@
-"""Brings up the embedded parts that the settings leave without a URL, and watches them."""
+"""Brings up the embedded parts that the settings leave without a URL, and watches them.
+
+Invariant: ``stop(only_started=True)`` stops exactly the parts this object started (a part that
+was running before, e.g. after `musicrec services start`, is left running), and so does the
+guardian ``guard()`` starts, if the process that owns this object dies without stopping them.
+"""
 
 from __future__ import annotations
 
 import logging
+import os
+import subprocess
 import threading
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -41,26 +48,42 @@ class EmbeddedServices:
         self._started: list[str] = []
         self._watch_stop = threading.Event()
         self._watcher: threading.Thread | None = None
+        self.guardian: subprocess.Popen[bytes] | None = None
+
+    def guard(self, owner_pid: int | None = None) -> None:
+        """Before start(): start a guardian that stops the parts not running yet (those start()
+        is about to start) if ``owner_pid`` (default: this process) dies without stopping them."""
+        from services import guardian
+
+        pg = self.postgres.port if self.postgres is not None and self.postgres.pid() is None else None
+        rd = self.redis.port if self.redis is not None and self.redis.pid() is None else None
+        if pg is None and rd is None:
+            return
+        self.guardian = guardian.spawn(owner_pid or os.getpid(), self.data_dir, pg, rd)
 
     def start(self) -> dict[str, str]:
-        """Start what is not running yet; returns the URLs of the embedded parts."""
+        """Start what is not running yet; returns the URLs of the embedded parts.
+
+        On any failure, a Ctrl-C included, what this call started is stopped again.
+        """
         urls: dict[str, str] = {}
         try:
             if self.postgres is not None:
-                was_running = self.postgres.pid() is not None
+                if self.postgres.pid() is None:
+                    self._started.append("postgres")  # before: an interrupted start is ours too
                 self.postgres.start()
-                if not was_running:
-                    self._started.append("postgres")
                 urls["database_url"] = self.postgres.url
             if self.redis is not None:
-                was_running = self.redis.pid() is not None
-                self.redis.start()
-                if not was_running:
+                if self.redis.pid() is None:
                     self._started.append("redis")
+                self.redis.start()
                 urls["redis_url"] = self.redis.url
         except (PostgresError, RedisError, OSError) as exc:
-            self.stop()
+            self.stop(only_started=True)
             raise ServiceError(str(exc)) from exc
+        except BaseException:
+            self.stop(only_started=True)
+            raise
         return urls
 
     def stop(self, only_started: bool = False) -> None:

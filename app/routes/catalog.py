@@ -3,15 +3,18 @@
 from __future__ import annotations
 
 import asyncio
+import zlib
+from io import BytesIO
 from pathlib import Path
 
-from quart import Blueprint, Response, send_file
+from quart import Blueprint, Response, request, send_file
 from quart.typing import ResponseReturnValue
 from quart_schema import validate_querystring
 
 from app.errors import ApiError
 from app.hydrate import hydrate
 from app.moods_input import words_mean_something
+from app.routes.library_media import is_library_track, proxy_media
 from app.schemas import LimitQuery, SearchQuery
 from app.state import AppState, get_state
 from app.store import tracks
@@ -77,40 +80,34 @@ async def media(track_id: int) -> ResponseReturnValue:
         raise ApiError(404, "track_not_found", f"no track with id {track_id}")
     if track.media_kind == "none" or not track.media_ref:
         raise ApiError(404, "no_media", "this track has no playable media")
+    if is_library_track(track):  # the sound is on a listener's library server: proxied
+        return await proxy_media(state, track)
     if track.media_kind == "midi":
-        path = await _midi_file(state, track_id, track.media_ref)
-        mimetype = "audio/midi"
+        data = await _midi_bytes(track.media_ref)
+        response: Response = await send_file(BytesIO(data), mimetype="audio/midi")
+        # The bytes are the archive's, so their checksum is a stable validator for 304s.
+        response.set_etag(f"midi-{zlib.crc32(data):08x}-{len(data)}")
+        await response.make_conditional(request, accept_ranges=True, complete_length=len(data))
     else:
         path = Path(track.media_ref)
         mimetype = _AUDIO_TYPES.get(path.suffix.lower(), "application/octet-stream")
-        if not path.is_file():
+        if not await asyncio.to_thread(path.is_file):
             raise ApiError(404, "media_missing", "the media file of this track is gone")
-    # conditional=True answers Range requests with 206 and If-None-Match with 304.
-    response: Response = await send_file(path, mimetype=mimetype, conditional=True)
+        # conditional=True answers Range requests with 206 and If-None-Match with 304.
+        response = await send_file(path, mimetype=mimetype, conditional=True)
     response.headers["Cache-Control"] = "private, max-age=3600"
     return response
 
 
-_render_locks: dict[int, asyncio.Lock] = {}
+async def _midi_bytes(media_ref: str) -> bytes:
+    """A demo piece's MIDI from the shipped archive (opened once, read in a worker thread).
 
+    Nothing is converted here: a piece the archive lacks is missing, however long ago its
+    score was in the corpus (the rebuild step renders; see recsys.importers.demo_media).
+    """
+    from recsys.importers.demo_media import shipped_archive
 
-async def _midi_file(state: AppState, track_id: int, media_ref: str) -> Path:
-    """Demo pieces are rendered from the score once, then served from the disk cache."""
-    cache = state.settings.data_dir / "media-cache" / f"{track_id}.mid"
-    if cache.is_file():
-        return cache
-    lock = _render_locks.setdefault(track_id, asyncio.Lock())
-    async with lock:
-        if not cache.is_file():
-            from recsys.importers.demo_music21 import render_midi
-
-            try:
-                data = await asyncio.to_thread(render_midi, media_ref)
-            except Exception as exc:  # a score that fails to render is a missing medium, not a 500
-                raise ApiError(404, "media_missing", "this piece could not be rendered") from exc
-            cache.parent.mkdir(parents=True, exist_ok=True)
-            tmp = cache.with_suffix(".tmp")
-            await asyncio.to_thread(tmp.write_bytes, data)
-            tmp.replace(cache)
-    _render_locks.pop(track_id, None)
-    return cache
+    data = await asyncio.to_thread(lambda: shipped_archive().read(media_ref))
+    if data is None:
+        raise ApiError(404, "media_missing", "this piece has no rendered MIDI")
+    return data

@@ -13,12 +13,12 @@ from app import quickmix_cache
 from app.auth.user import require_user_id
 from app.errors import ApiError
 from app.hydrate import hydrate
+from app.listening import listening_filter
 from app.moods_input import checked_mood_spec, stored_spec
 from app.routes.catalog import engine_or_503
 from app.schemas import QuickMixBody, RecommendationQuery
 from app.state import get_state
 from app.store import events, mixes, moods, tracks
-from app.store.settings import get_settings
 from app.views import track_json
 from recsys.index.base import TrackFilter
 from recsys.moods import PRESETS, MoodSpec
@@ -85,10 +85,10 @@ async def quickmix(data: QuickMixBody) -> ResponseReturnValue:
     recent = await events.recent_track_ids(state.db, user_id, RECENT_WINDOW_S)
     liked = [e.track_id for e in await events.history(state.db, user_id, 50, None) if e.action == "like"]
     seeds = list(dict.fromkeys([*data.seed_track_ids, *liked[:PROFILE_SEEDS]]))
-    flt = _filter(data.genre, data.explicit, data.year_min, data.year_max)
-    # A mix is for listening: only tracks this server can play, unless the listener asked for all.
-    # (A settings change bumps the profile version, so a cached mix never outlives it.)
-    flt.playable_only = not (await get_settings(state.db, user_id)).include_unplayable
+    # A mix is for listening (a settings change bumps the profile version, so a cached mix
+    # never outlives the setting it was made under).
+    flt = await listening_filter(state, user_id, _filter(data.genre, data.explicit, data.year_min,
+                                                          data.year_max))
     found = await engine.quickmix(spec, seeds, data.size, flt, recent)
     mix_id = secrets.token_urlsafe(12)
     body = {"mix_id": mix_id, "tracks": await hydrate(state.db, found)}

@@ -3,14 +3,15 @@
 Which pieces: `demo_corpus`. What a score says: `demo_score`; how that becomes Spotify-style
 features: `demo_features` and `demo_forms`; titles and albums: `demo_titles`.
 
-Parsing all pieces takes several CPU-minutes (a Beethoven quartet alone takes ~10 s), too slow
-for a first start, so the features ship precomputed in `demo_catalog.json.gz` next to this
-module (regenerate with `python -m recsys.importers.demo_music21 --rebuild-cache`). At run
-time `demo_records()` reads that cache and parses only the selected pieces missing from it
-(a newer music21 corpus, or a changed selection), in a process pool.
+Parsing and rendering all pieces takes many CPU-minutes (a Beethoven quartet movement alone
+takes up to a minute), too slow for a first start or a play request, so both ship
+precomputed next to this module: the features in `demo_catalog.json.gz` (`demo_cache`) and
+the MIDI in `demo_midi.zip` (`demo_media`). One rebuild step writes both from one parse per
+piece (`python -m recsys.importers.demo_music21 --render-midi`, see `demo_render`).
 
-`render_midi(ref)` turns one piece into Standard MIDI File bytes for playback, with the same
-default tempo the features assumed when the score has no tempo mark of its own.
+Invariants: `demo_records()` yields only pieces whose MIDI is in the archive, and a record's
+duration is its MIDI's length (tempo map applied), never the score's estimate. Pieces the
+archive lacks are left out, never rendered at run time.
 """
 
 from __future__ import annotations
@@ -26,7 +27,7 @@ from typing import Any
 
 from recsys.catalog import TrackRecord
 from recsys.importers.abc_index import AbcTune, find_tune
-from recsys.importers.demo_cache import CACHE_PATH, Entry, load_cache, write_cache
+from recsys.importers.demo_cache import CACHE_PATH, Entry, load_cache
 from recsys.importers.demo_corpus import (
     COLLECTION_BY_NAME,
     Collection,
@@ -36,7 +37,8 @@ from recsys.importers.demo_corpus import (
     split_ref,
 )
 from recsys.importers.demo_features import descriptors_for, features_from_facts
-from recsys.importers.demo_parse import midi_bytes, parent_title, parse_ref
+from recsys.importers.demo_media import ARCHIVE_PATH, load_manifest
+from recsys.importers.demo_parse import midi_bytes, midi_duration_ms, parent_title, parse_ref
 from recsys.importers.demo_score import region_word, score_facts
 from recsys.importers.demo_titles import album_for, movement_label, piece_title
 from recsys.importers.report import ImportReport, RowError
@@ -77,28 +79,37 @@ def _composer(score: Any) -> str:
     return composer
 
 
-def analyse_piece(ref: str, collection_name: str) -> Entry:
-    """The cache entry of one piece (title, artists, album, genres, descriptors, features)."""
+def analyse_and_render(ref: str, collection_name: str) -> tuple[Entry, bytes]:
+    """The cache entry of one piece and its MIDI, from one parse, so what is measured is what
+    is heard; the entry's duration_ms is the MIDI's length."""
     collection = COLLECTION_BY_NAME[collection_name]
     score = parse_ref(ref)
     tune = _tune(ref)
     path = split_ref(ref)[0]
-    facts, _ = score_facts(
+    facts, default_bpm = score_facts(
         score, collection.kind, _hint_texts(score, ref, tune), collection.kind == "dance_tune"
     )
     if facts.seconds <= 0 or facts.onsets == 0:
         raise ValueError("score has no notes")
     audio = features_from_facts(facts, collection.kind)
-    return {
+    entry: Entry = {
         "collection": collection.name,
         "title": piece_title(score, collection, path, movement_label(collection, path)),
         "artists": [collection.artist or _composer(score)],
         "album": album_for(collection, path, parent_title(score)),
         "genres": list(collection.genres),
         "descriptors": descriptors_for(audio, facts, collection, region_word(tune)),
-        "duration_ms": round(facts.seconds * 1000),
+        "duration_ms": 0,  # set below, from the MIDI
         "audio": audio,
     }
+    data = _midi_with_tempo(score, default_bpm)
+    entry["duration_ms"] = midi_duration_ms(data)
+    return entry, data
+
+
+def analyse_piece(ref: str, collection_name: str) -> Entry:
+    """The cache entry of one piece (title, artists, album, genres, descriptors, features)."""
+    return analyse_and_render(ref, collection_name)[0]
 
 
 def _analyse_safely(ref: str, collection_name: str) -> tuple[str, Entry | None, str | None]:
@@ -124,7 +135,7 @@ def entry_to_record(ref: str, entry: Entry) -> TrackRecord:
     )
 
 
-def _estimated_cost(piece: Piece) -> int:
+def estimated_cost(piece: Piece) -> int:
     path, number = split_ref(piece.ref)
     # One tune of an ABC opus is tiny whatever the file size; whole files cost their size.
     return 1 if number is not None else (corpus_root() / path).stat().st_size
@@ -143,7 +154,7 @@ def analyse_pieces(
                 on_progress(done, total)
         return
     # Largest first, so a 10-second quartet does not start last and leave the other workers idle.
-    ordered = sorted(pieces, key=_estimated_cost, reverse=True)
+    ordered = sorted(pieces, key=estimated_cost, reverse=True)
     methods = multiprocessing.get_all_start_methods()
     context = multiprocessing.get_context("forkserver" if "forkserver" in methods else "spawn")
     pool = ProcessPoolExecutor(max_workers=workers, mp_context=context)
@@ -163,11 +174,21 @@ def demo_records(
     report: ImportReport | None = None,
     on_progress: PieceProgress | None = None,
     cache_path: Path = CACHE_PATH,
+    archive_path: Path = ARCHIVE_PATH,
 ) -> Iterator[TrackRecord]:
-    """The demo catalog: cached pieces first (instantly), then any missing ones as parsed."""
+    """The demo catalog: the selected pieces the MIDI archive holds, cached ones first
+    (instantly), then any the feature cache lacks as parsed."""
     report = report if report is not None else ImportReport(source="music21 demo corpus")
     cache = load_cache(cache_path)
-    pieces = list(select_pieces())
+    manifest = load_manifest(archive_path)
+    selected = list(select_pieces())
+    # Left out on purpose at the rebuild (too long, unreadable) is no news; a selected piece the
+    # rebuild never saw means the archive is older than the corpus or the selection.
+    unrendered = [p for p in selected if p.ref not in manifest.pieces and p.ref not in manifest.left_out]
+    if unrendered:
+        report.warn(f"{len(unrendered)} demo pieces have no MIDI in {archive_path.name} and are left out; "
+                    "rebuild it with `python -m recsys.importers.demo_music21 --render-midi`")
+    pieces = [piece for piece in selected if piece.ref in manifest.pieces]
     missing = [piece for piece in pieces if piece.ref not in cache]
     for piece in pieces:
         if piece.ref in cache:
@@ -185,49 +206,46 @@ def demo_records(
         yield entry_to_record(ref, entry)
 
 
-def rebuild_cache(
-    path: Path = CACHE_PATH, workers: int | None = None, on_progress: PieceProgress | None = None
-) -> ImportReport:
-    """Parse every selected piece and write the cache (run once per corpus/feature change)."""
-    report = ImportReport(source="music21 demo corpus (cache rebuild)")
-    entries: dict[str, Entry] = {}
-    for index, (ref, entry, error) in enumerate(
-        analyse_pieces(list(select_pieces()), workers, on_progress), 1
-    ):
-        report.rows_seen += 1
-        if entry is None:
-            report.skip(index, RowError(f"{ref}: {error}", "unreadable score"))
-        else:
-            report.imported += 1
-            entries[ref] = entry
-    write_cache(entries, path)
-    return report
-
-
 def render_midi(media_ref: str) -> bytes:
     """Standard MIDI File bytes of one piece (starts with b"MThd").
 
     A score without any tempo mark gets the tempo its features were computed with, so the
     playback speed matches the catalog's tempo and duration.
     """
-    from music21 import tempo
-
     score = parse_ref(media_ref)
     collection = _collection_for(media_ref)
-    if collection is not None and not score.recurse().getElementsByClass(tempo.MetronomeMark):
+    default_bpm = None
+    if collection is not None:
         tune = _tune(media_ref)
         _, default_bpm = score_facts(
             score, collection.kind, _hint_texts(score, media_ref, tune), collection.kind == "dance_tune"
         )
+    return _midi_with_tempo(score, default_bpm)
+
+
+def _midi_with_tempo(score: Any, default_bpm: float | None) -> bytes:
+    from music21 import tempo
+
+    if default_bpm is not None and not score.recurse().getElementsByClass(tempo.MetronomeMark):
         score.insert(0, tempo.MetronomeMark(number=round(default_bpm)))
     return midi_bytes(score)
 
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    parser.add_argument("--rebuild-cache", action="store_true", help="parse all pieces and rewrite the cache")
-    parser.add_argument("--workers", type=int, default=None, help="parser processes (default: CPU count)")
+    parser.add_argument(
+        "--render-midi",
+        "--rebuild-cache",
+        dest="rebuild",
+        action="store_true",
+        help="parse and render every piece; rewrite demo_midi.zip and demo_catalog.json.gz (resumable)",
+    )
+    parser.add_argument("--workers", type=int, default=None, help="processes (default: 2 for the rebuild)")
     parser.add_argument("--cache", type=Path, default=CACHE_PATH)
+    parser.add_argument("--archive", type=Path, default=ARCHIVE_PATH)
+    parser.add_argument("--work-dir", type=Path, default=None, help="rebuild's resumable scratch folder")
+    parser.add_argument("--time-limit", type=float, default=None, help="seconds per piece at the rebuild")
+    parser.add_argument("--retry-failed", action="store_true", help="rebuild: try left-out pieces again")
     args = parser.parse_args(argv)
     started = time.perf_counter()
 
@@ -235,13 +253,23 @@ def main(argv: list[str] | None = None) -> int:
         if done % 50 == 0 or done == total:
             print(f"  {done}/{total} pieces, {time.perf_counter() - started:.0f} s", flush=True)
 
-    if args.rebuild_cache:
-        report = rebuild_cache(args.cache, args.workers, progress)
+    if args.rebuild:
+        from recsys.importers import demo_render
+
+        options = demo_render.RebuildOptions(
+            archive=args.archive,
+            cache=args.cache,
+            work_dir=args.work_dir or demo_render.DEFAULT_WORK_DIR,
+            workers=args.workers or 2,
+            time_limit_s=args.time_limit or demo_render.TIME_LIMIT_S,
+            retry_failed=args.retry_failed,
+        )
+        print(demo_render.rebuild(options, log=lambda line: print(line, flush=True)))
     else:
         report = ImportReport(source="music21 demo corpus")
-        count = sum(1 for _ in demo_records(args.workers, report, progress, args.cache))
+        count = sum(1 for _ in demo_records(args.workers, report, progress, args.cache, args.archive))
         print(f"{count} records")
-    print(report.summary())
+        print(report.summary())
     print(f"{time.perf_counter() - started:.1f} s")
     return 0
 

@@ -9,7 +9,8 @@ Every point is a track (point id = database id) with two named vectors:
 
 Payload (what filters and the engine read): id, title, artist (normalised lowercase names),
 genre (lowercase), year, explicit, playable (this server has the track's media), popularity,
-energy, valence, tempo, danceability, acousticness.
+energy, valence, tempo, danceability, acousticness, library (the id, as text, of the library
+server its sound comes from; absent for other tracks).
 
 ``search_blend`` (the mood query) prefetches the nearest candidates on both vectors in ONE
 query, gets their vectors back, and ranks the union by an exact weighted sum of the two
@@ -46,6 +47,7 @@ PAYLOAD_INDEXES: dict[str, Literal["keyword", "integer", "float"]] = {
     "explicit": "integer",
     "playable": "integer",
     "popularity": "float",
+    "library": "keyword",
 }
 FLAG_FIELDS = ("explicit", "playable")
 
@@ -75,6 +77,8 @@ class TrackFilter:
     artists_not: list[str] | None = None
     exclude_ids: set[int] = field(default_factory=set)
     playable_only: bool = False
+    # Library ids (payload "library") whose tracks are left out: the offline ones.
+    exclude_libraries: set[str] = field(default_factory=set)
 
     def excluding(self, ids: Iterable[int]) -> TrackFilter:
         """A copy that also excludes ``ids`` (the original is left alone)."""
@@ -94,6 +98,8 @@ class TrackFilter:
         if self.explicit is False and payload.get("explicit"):
             return False
         if self.playable_only and not payload.get("playable"):
+            return False
+        if self.exclude_libraries and payload.get("library") in self.exclude_libraries:
             return False
         year = payload.get("year")
         if self.year_min is not None and (year is None or year < self.year_min):

@@ -9,7 +9,7 @@ from typing import Any
 
 import numpy as np
 
-from recsys.catalog import CatalogTrack, is_playable
+from recsys.catalog import CatalogTrack, is_playable, parse_library_ref
 from recsys.encoder import AsyncEncoder
 from recsys.features import audio_matrix
 from recsys.index.base import IndexPoint, TrackIndex, normalise_name
@@ -33,6 +33,9 @@ def track_payload(track: CatalogTrack) -> dict[str, Any]:
         "popularity": float(track.popularity) if track.popularity is not None else None,
         "playable": is_playable(track),
     }
+    library = parse_library_ref(track.media_ref)
+    if library is not None:
+        payload["library"] = str(library[0])
     for feature in PAYLOAD_AUDIO:
         value = track.audio.get(feature)
         payload[feature] = float(value) if value is not None else None

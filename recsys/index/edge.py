@@ -84,6 +84,8 @@ def _edge_filter(flt: TrackFilter | None) -> Any:
         must_not.append(
             FieldCondition("artist", match=MatchAny([normalise_name(a) for a in flt.artists_not]))
         )
+    if flt.exclude_libraries:
+        must_not.append(FieldCondition("library", match=MatchAny(sorted(flt.exclude_libraries))))
     if flt.exclude_ids:
         must_not.append(HasIdCondition(set(flt.exclude_ids)))
     if not must and not must_not:

@@ -68,6 +68,9 @@ def _server_filter(flt: TrackFilter | None) -> qm.Filter | None:
                 key="artist", match=qm.MatchAny(any=[normalise_name(a) for a in flt.artists_not])
             )
         )
+    if flt.exclude_libraries:
+        offline = sorted(flt.exclude_libraries)
+        must_not.append(qm.FieldCondition(key="library", match=qm.MatchAny(any=offline)))
     if flt.exclude_ids:
         must_not.append(qm.HasIdCondition(has_id=sorted(flt.exclude_ids)))
     if not must and not must_not:

@@ -1,4 +1,6 @@
-"""The music21 demo catalog: selection, shipped cache, fresh parses, MIDI rendering."""
+"""The music21 demo catalog: selection, shipped cache, fresh parses, MIDI rendering.
+
+The shipped MIDI archive and the media route that serves it: test_demo_media.py."""
 
 from __future__ import annotations
 
@@ -10,7 +12,9 @@ import pytest
 
 from recsys.importers.demo_cache import CACHE_PATH, load_cache, write_cache
 from recsys.importers.demo_corpus import COLLECTION_BY_NAME, corpus_root, select_pieces, split_ref
+from recsys.importers.demo_media import load_manifest
 from recsys.importers.demo_music21 import analyse_piece, demo_records, render_midi
+from recsys.importers.demo_parse import parse_ref
 from recsys.importers.report import ImportReport
 
 # Quick to parse, and between them: a folk song, a fiddle tune without tempo mark, a chorale
@@ -44,11 +48,11 @@ def test_selection_is_varied_and_on_disk() -> None:
     assert all((root / split_ref(ref)[0]).is_file() for ref in refs)
 
 
-def test_shipped_cache_covers_the_selection() -> None:
+def test_shipped_cache_covers_the_archive() -> None:
     assert CACHE_PATH.stat().st_size < 1_000_000
     cache = load_cache()
-    missing = [p.ref for p in select_pieces() if p.ref not in cache]
-    assert not missing, f"cache lacks {len(missing)} pieces, e.g. {missing[:3]}; run --rebuild-cache"
+    missing = [ref for ref in load_manifest().pieces if ref not in cache]
+    assert not missing, f"cache lacks {len(missing)} pieces, e.g. {missing[:3]}; run --render-midi"
 
 
 def test_demo_records_from_cache_are_sane() -> None:
@@ -57,7 +61,7 @@ def test_demo_records_from_cache_are_sane() -> None:
     records = list(demo_records(report=report))
     elapsed = time.perf_counter() - started
     assert elapsed < 5.0, f"cached load took {elapsed:.1f} s"
-    assert len(records) == len(select_pieces()) == report.imported and not report.warnings
+    assert len(records) == len(load_manifest().pieces) == report.imported and not report.warnings
     for record in records:
         assert (
             record.source == "demo" and record.media_kind == "midi" and record.media_ref == record.external_id
@@ -104,7 +108,7 @@ def test_missing_pieces_are_parsed(tmp_path: Path) -> None:
     write_cache({ref: entry for ref, entry in cache.items() if ref not in dropped}, partial)
     report = ImportReport()
     records = {r.external_id: r for r in demo_records(workers=1, report=report, cache_path=partial)}
-    assert set(dropped) <= set(records) and len(records) == len(select_pieces())
+    assert set(dropped) <= set(records) and len(records) == len(load_manifest().pieces)
     assert report.warnings == ["2 demo pieces were not in the feature cache and were parsed now"]
 
 
@@ -127,3 +131,10 @@ def test_unknown_ref_fails_loudly() -> None:
 
     with pytest.raises(Music21Exception):
         render_midi("nosuchcomposer/nothing.mxl")
+
+
+def test_unopened_repeats_repeat_their_own_section() -> None:
+    # O'Neill's "The Gold Ring": seven parts, each `|| ... :|` without a `|:`. Each part is
+    # played twice (168 written quarters, 336 played), not the whole tune again at every `:|`
+    # as music21 reads it (6,096 quarters: 35 minutes).
+    assert float(parse_ref("oneills1850/0701-0720.abc#708").highestTime) == 336.0
