@@ -30,14 +30,10 @@ from recsys.index.base import BlendWeights, Hit, IndexPoint, TrackFilter, TrackI
 from recsys.moods import AUDIO_ONLY_WEIGHTS, MoodQuery, MoodSpec, resolve
 from recsys.reasons import list_explanation, mood_reason, quote_title
 from recsys.session import SessionProfile, SessionTargets, Signal
+from recsys.tuning import DEFAULT_TUNING, Tuning
 
 ARTIST_GAP = 4  # no artist twice within this many consecutive tracks
 QUICKMIX_MIN, QUICKMIX_MAX = 10, 100
-# A prior toward better-known tracks among near-equal fits. 0.04 before the offline evaluation;
-# 0.1 cut the simulated skip rate and raised mood precision there (docs/evaluation.md).
-POPULARITY_WEIGHT = 0.1
-DISLIKED_ARTIST_PENALTY = 0.08
-LIKED_REASON_MIN_SIMILARITY = 0.55
 MAX_LIMIT = 500  # callers enforce their own (smaller) limits; this only stops absurd requests
 MAX_QUERY_CHARS = 500
 # When a pool cannot fill a list (few artists fit the mood), the next query asks this many
@@ -97,10 +93,11 @@ def _scored(hit: Hit, reason: str) -> Scored:
     return Scored(hit.id, hit.score, reason, dict(hit.payload))
 
 
-def _with_popularity(hits: Sequence[Hit]) -> np.ndarray:
+def _with_popularity(hits: Sequence[Hit], weight: float) -> np.ndarray:
+    """Scores plus a prior toward better-known tracks (``weight``: Tuning.popularity_weight)."""
     scores = np.array([h.score for h in hits], dtype=np.float32)
     popularity = np.array([float(h.payload.get("popularity") or 0.0) for h in hits], dtype=np.float32)
-    return scores + POPULARITY_WEIGHT * np.clip(popularity, 0.0, 100.0) / 100.0
+    return scores + weight * np.clip(popularity, 0.0, 100.0) / 100.0
 
 
 Relevance = Callable[[Sequence[Hit]], np.ndarray]
@@ -142,12 +139,19 @@ def _similarity(a_text: np.ndarray, a_audio: np.ndarray, b_text: np.ndarray, b_a
 class Engine:
     """Recommendation engine over one index and one encoder (both owned by the caller)."""
 
-    def __init__(self, index: TrackIndex, encoder: AsyncEncoder, cache_size: int = 10_000) -> None:
+    def __init__(
+        self, index: TrackIndex, encoder: AsyncEncoder, cache_size: int = 10_000,
+        tuning: Tuning = DEFAULT_TUNING,
+    ) -> None:
         self.index = index
         self.encoder = encoder
+        self.tuning = tuning
         self._cache = _PointCache(cache_size)
 
     # -- helpers ----------------------------------------------------------------------------
+
+    def _popular(self, hits: Sequence[Hit]) -> np.ndarray:
+        return _with_popularity(hits, self.tuning.popularity_weight)
 
     async def resolve_mood(self, mood: MoodSpec | None) -> MoodQuery:
         """A MoodQuery for a spec; no mood (or an empty one) gives the neutral 'Anything'."""
@@ -225,7 +229,7 @@ class Engine:
         weights = query.weights if query.text_vector is not None else AUDIO_ONLY_WEIGHTS
         picked = await self._pick(
             query.text_vector, query.audio_vector, weights, flt or TrackFilter(),
-            min(max(3 * limit, 60), 300), limit, 0.85, 2, _with_popularity,
+            min(max(3 * limit, 60), 300), limit, 0.85, 2, self._popular,
         )
         tracks = [_scored(h, _noted(mood_reason(h.payload, query), h.id in picked.over_cap))
                   for h in picked.chosen]
@@ -306,7 +310,7 @@ class Engine:
         per_artist = max(1, min(3, size // 10))
         picked = await self._pick(
             text, audio, weights, base.excluding(exclude), min(3 * size, 300), size, 0.7, per_artist,
-            _with_popularity, [duplicate_key(s.payload) for s in seeds],
+            self._popular, [duplicate_key(s.payload) for s in seeds],
         )
         targets = arc_targets([energy_of(h) for h in picked.chosen])
         ordered = sequence_with_spacing(
@@ -316,13 +320,12 @@ class Engine:
         return [_scored(h, _noted(self._seed_or_mood_reason(h, seeds, query), h.id in picked.over_cap))
                 for h in ordered]
 
-    @staticmethod
-    def _seed_or_mood_reason(hit: Hit, seeds: list[IndexPoint], query: MoodQuery) -> str:
+    def _seed_or_mood_reason(self, hit: Hit, seeds: list[IndexPoint], query: MoodQuery) -> str:
         text, audio = hit.text, hit.audio
         if seeds and text is not None and audio is not None:
             closeness = {s.id: _similarity(text, audio, s.text, s.audio) for s in seeds}
             best = max(seeds, key=lambda s: (closeness[s.id], -s.id))
-            if closeness[best.id] >= LIKED_REASON_MIN_SIMILARITY:
+            if closeness[best.id] >= self.tuning.liked_reason_min_similarity:
                 return f"in the spirit of {quote_title(best.payload.get('title'))}"
         return mood_reason(hit.payload, query)
 
@@ -332,7 +335,9 @@ class Engine:
         self, mood: MoodSpec | None = None, flt: TrackFilter | None = None
     ) -> SessionProfile:
         """A fresh session profile with its mood resolved (the only encoder call it needs)."""
-        return SessionProfile(mood=await self.resolve_mood(mood), flt=flt or TrackFilter())
+        return SessionProfile(
+            mood=await self.resolve_mood(mood), flt=flt or TrackFilter(), tuning=self.tuning
+        )
 
     async def set_mood(self, profile: SessionProfile, mood: MoodSpec | None) -> None:
         """Change a session's mood; its history keeps steering."""
@@ -367,9 +372,9 @@ class Engine:
         banned = profile.disliked_artists()
 
         def relevance(pool: Sequence[Hit]) -> np.ndarray:
-            scores = _with_popularity(pool)
+            scores = self._popular(pool)
             if banned:
-                scores = scores - DISLIKED_ARTIST_PENALTY * np.array(
+                scores = scores - self.tuning.disliked_artist_penalty * np.array(
                     [bool(artists_of(h) & banned) for h in pool], dtype=np.float32
                 )
             return scores
@@ -392,11 +397,10 @@ class Engine:
         return [_scored(h, _noted(self._session_reason(h, targets, profile), h.id in picked.over_cap))
                 for h in ordered]
 
-    @staticmethod
-    def _session_reason(hit: Hit, targets: SessionTargets, profile: SessionProfile) -> str:
+    def _session_reason(self, hit: Hit, targets: SessionTargets, profile: SessionProfile) -> str:
         if hit.text is not None and hit.audio is not None and targets.positives:
             best: Signal | None = None
-            best_score = LIKED_REASON_MIN_SIMILARITY
+            best_score = self.tuning.liked_reason_min_similarity
             for signal in targets.positives:
                 sim = _similarity(hit.text, hit.audio, signal.event.text, signal.event.audio)
                 # Recent, strong signals explain more than old, faint ones.

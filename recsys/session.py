@@ -7,13 +7,13 @@ How events move the query (Rocchio-style arithmetic on the mood query, no model 
 - every event has a signed weight: like +1, complete +0.6, play 0, skip -0.5, dislike -1;
   a track's strongest signal counts (a like after a play is a like, not both); an unlike
   is a verdict of weight 0: it cancels an earlier like of the track;
-- weights decay with recency: ``0.5 ** (age / HALF_LIFE_TRACKS)``, age counted in tracks
+- weights decay with recency: ``0.5 ** (age / half_life_tracks)``, age counted in tracks
   (a track sends two or three events: play, then complete/skip, maybe like; counting events
   made a liked track fade faster than a skipped one), so the last several tracks steer and an
   early skip fades without vanishing;
 - text target = normalise(mood_text + saturation(pos) * weighted mean of liked vectors
-  - GAMMA * saturation(neg) * weighted mean of disliked vectors);
-- audio target (a point, Euclidean space) moves PULL of the way toward the liked centroid
+  - gamma * saturation(neg) * weighted mean of disliked vectors);
+- audio target (a point, Euclidean space) moves ``pull`` of the way toward the liked centroid
   and a bounded step directly away from the disliked centroid.
 Every observed track (played, completed, liked, skipped, disliked) is excluded from what
 comes next, so a skipped track never comes back within the session.
@@ -32,6 +32,7 @@ from recsys.actions import ACTIONS
 from recsys.features import AUDIO_DIM
 from recsys.index.base import BlendWeights, TrackFilter, Vectors
 from recsys.moods import MoodQuery
+from recsys.tuning import DEFAULT_TUNING, Tuning
 
 ACTION_SET: frozenset[str] = frozenset(ACTIONS)
 
@@ -41,12 +42,6 @@ ACTION_WEIGHTS: dict[str, float] = {
 # Which signal about a track wins: an explicit verdict over a listening outcome over a start.
 _PRIORITY: dict[str, int] = {"like": 2, "unlike": 2, "dislike": 2, "complete": 1, "skip": 1, "play": 0}
 
-HALF_LIFE_TRACKS = 8.0  # the offline evaluation (docs/evaluation.md) chose it over 3-4
-MAX_EVENTS = 64  # older events no longer steer (their ids stay excluded)
-GAMMA = 0.35  # how hard dislikes push the text target
-PULL = 0.7  # how far (at saturation) likes pull the audio target toward them
-PUSH = 0.8  # how far (at saturation, in audio-space units) dislikes push it away
-TEXT_FROM_LIKES = 0.45  # text weight that likes bring when the mood has no words
 
 
 @dataclass(slots=True)
@@ -95,7 +90,8 @@ class SessionProfile:
 
     mood: MoodQuery | None = None
     flt: TrackFilter = field(default_factory=TrackFilter)
-    events: deque[SessionEvent] = field(default_factory=lambda: deque(maxlen=MAX_EVENTS))
+    tuning: Tuning = DEFAULT_TUNING  # the numbers (recsys/tuning.py)
+    events: deque[SessionEvent] = field(default_factory=deque)
     played: set[int] = field(default_factory=set)
     skipped: set[int] = field(default_factory=set)
     disliked: set[int] = field(default_factory=set)
@@ -103,6 +99,9 @@ class SessionProfile:
     history: deque[int] = field(default_factory=lambda: deque(maxlen=8))  # distinct tracks, newest last
     _artists: dict[int, frozenset[str]] = field(default_factory=dict)
     _seq: int = 0
+
+    def __post_init__(self) -> None:
+        self.events = deque(self.events, maxlen=self.tuning.max_events)
 
     def observe(
         self,
@@ -179,7 +178,7 @@ class SessionProfile:
             base = ACTION_WEIGHTS[event.action]
             if base == 0.0:
                 continue
-            signals.append(Signal(event, base * 0.5 ** (age[track_id] / HALF_LIFE_TRACKS)))
+            signals.append(Signal(event, base * 0.5 ** (age[track_id] / self.tuning.half_life_tracks)))
         return signals
 
     def targets(self) -> SessionTargets:
@@ -201,18 +200,18 @@ class SessionProfile:
             pos_audio, _ = _weighted_mean(positives, "audio")
             strength = _saturation(pos_total)
             text = strength * pos_text if text is None else text + strength * pos_text
-            audio = audio + PULL * strength * (pos_audio - audio)
-            text_weight = max(text_weight, TEXT_FROM_LIKES * strength)
+            audio = audio + self.tuning.pull * strength * (pos_audio - audio)
+            text_weight = max(text_weight, self.tuning.text_from_likes * strength)
         if negatives:
             neg_text, neg_total = _weighted_mean(negatives, "text")
             neg_audio, _ = _weighted_mean(negatives, "audio")
             strength = _saturation(neg_total)
             if text is not None:
-                text = text - GAMMA * strength * neg_text
+                text = text - self.tuning.gamma * strength * neg_text
             away = audio - neg_audio
             norm = float(np.linalg.norm(away))
             if norm > 1e-6:
-                audio = audio + PUSH * strength * away / norm
+                audio = audio + self.tuning.push * strength * away / norm
         if text is not None:
             norm = float(np.linalg.norm(text))
             text = (text / norm).astype(np.float32) if norm > 1e-6 else None

@@ -1,18 +1,20 @@
-"""What-if runs: numeric engine constants set for one evaluation (``--set session.PUSH=0.5``).
+"""What-if runs: engine numbers changed for one evaluation (``--set session.PUSH=0.5``).
 
-Only module-level numbers of recsys.session and recsys.engine, read at call time by the
-engine, can be set; the originals are restored afterwards. This is how the before/after
-figures in docs/evaluation.md were measured without editing the engine.
+``session.NAME`` and ``engine.NAME`` name fields of recsys.tuning.Tuning (in upper case, as
+the constants were once written); the evaluation builds its Engine with the changed Tuning, so
+nothing is rewritten at run time and nothing needs restoring. This is how the before/after
+figures in docs/evaluation.md are measured without editing the engine.
 """
 
 from __future__ import annotations
 
-import importlib
-from collections.abc import Iterator, Sequence
-from contextlib import contextmanager
-from types import ModuleType
+from collections.abc import Sequence
+from dataclasses import fields
 
-MODULES = {"session": "recsys.session", "engine": "recsys.engine"}
+from recsys.tuning import DEFAULT_TUNING, Tuning
+
+SCOPES = ("session", "engine")
+_FIELDS = {f.name for f in fields(Tuning)}
 
 
 def parse(assignments: Sequence[str]) -> dict[str, float]:
@@ -20,30 +22,18 @@ def parse(assignments: Sequence[str]) -> dict[str, float]:
     parsed: dict[str, float] = {}
     for item in assignments:
         name, sep, raw = item.partition("=")
-        module, dot, attr = name.strip().partition(".")
-        if not sep or not dot or module not in MODULES:
+        scope, dot, attr = name.strip().partition(".")
+        if not sep or not dot or scope not in SCOPES:
             raise ValueError(f"--set wants session.NAME=NUMBER or engine.NAME=NUMBER, got {item!r}")
-        current = getattr(importlib.import_module(MODULES[module]), attr, None)
-        if not attr.isupper() or isinstance(current, bool) or not isinstance(current, int | float):
-            raise ValueError(f"{name} is not a numeric constant of {MODULES[module]}")
+        if not attr.isupper() or attr.lower() not in _FIELDS:
+            raise ValueError(f"{name} is not a tuning value (recsys.tuning.Tuning)")
         try:
-            parsed[f"{module}.{attr}"] = float(raw)
+            parsed[f"{scope}.{attr}"] = float(raw)
         except ValueError:
             raise ValueError(f"--set {name}: {raw!r} is not a number") from None
     return parsed
 
 
-@contextmanager
-def applied(values: dict[str, float]) -> Iterator[None]:
-    saved: list[tuple[ModuleType, str, object]] = []
-    try:
-        for key, value in values.items():
-            module_name, attr = key.split(".")
-            target = importlib.import_module(MODULES[module_name])
-            original = getattr(target, attr)
-            saved.append((target, attr, original))
-            setattr(target, attr, type(original)(value))  # an int constant stays an int
-        yield
-    finally:
-        for target, attr, original in reversed(saved):
-            setattr(target, attr, original)
+def tuning_for(values: dict[str, float], base: Tuning = DEFAULT_TUNING) -> Tuning:
+    """The Tuning of a what-if run."""
+    return base.with_values({key.partition(".")[2].lower(): value for key, value in values.items()})

@@ -26,7 +26,7 @@ from recsys.evaluation.index_cache import cached_index
 from recsys.evaluation.listeners import Listener, TagSpace, make_listener
 from recsys.evaluation.live import run_listener, summarise
 from recsys.evaluation.mood_quality import evaluate_moods
-from recsys.evaluation.overrides import applied
+from recsys.evaluation.overrides import tuning_for
 from recsys.evaluation.tagwords import all_tags, evaluated_moods, without_tags
 from recsys.importers.lastfm import load_artist_profiles
 
@@ -134,8 +134,7 @@ def pick_users(
 
 
 async def run_evaluation(config: EvalConfig) -> dict[str, Any]:
-    with applied(config.overrides):
-        return await _run(config.resolved())
+    return await _run(config.resolved())
 
 
 async def _run(cfg: EvalConfig) -> dict[str, Any]:
@@ -156,6 +155,7 @@ async def _run(cfg: EvalConfig) -> dict[str, Any]:
             "hetrec_users": len(hetrec.plays),
         },
     }
+    tuning = tuning_for(cfg.overrides)
     encoder = AsyncEncoder(MemoEncoder(OnnxMiniLM()))
     cache_dir = cfg.cache_dir
     try:
@@ -163,7 +163,7 @@ async def _run(cfg: EvalConfig) -> dict[str, Any]:
             index, cached = await cached_index(catalog.tracks, encoder, cache_dir, "full", cfg.optimize)
             results["catalog"]["index_cached"] = cached
             timer.lap("index")
-            engine = Engine(index, encoder)
+            engine = Engine(index, encoder, tuning=tuning)
             try:
                 if "live" in cfg.parts:
                     results["live"] = await _live_part(cfg, engine, catalog, hetrec, profiles)
@@ -189,7 +189,7 @@ async def _run(cfg: EvalConfig) -> dict[str, Any]:
             timer.lap("mood_index")
             try:
                 results["moods"] = await evaluate_moods(
-                    Engine(blind, encoder), catalog, hetrec, moods, cfg.seed
+                    Engine(blind, encoder, tuning=tuning), catalog, hetrec, moods, cfg.seed
                 )
             finally:
                 await blind.close()

@@ -126,17 +126,18 @@ def test_session_mirror_matches_realtime() -> None:
     assert session_sim.QUEUE_SIZE == QUEUE_SIZE
 
 
-def test_overrides_are_checked_and_restored() -> None:
-    import recsys.session
-    from recsys.evaluation.overrides import applied, parse
+def test_overrides_are_checked_and_become_a_tuning_of_their_own() -> None:
+    from recsys.evaluation.overrides import parse, tuning_for
+    from recsys.session import SessionProfile
+    from recsys.tuning import DEFAULT_TUNING
 
     values = parse(["session.TEXT_FROM_LIKES=0.8", "session.MAX_EVENTS=32"])
     assert values == {"session.TEXT_FROM_LIKES": 0.8, "session.MAX_EVENTS": 32.0}
-    before = recsys.session.TEXT_FROM_LIKES
-    with applied(values):
-        assert recsys.session.TEXT_FROM_LIKES == 0.8
-        assert recsys.session.MAX_EVENTS == 32 and isinstance(recsys.session.MAX_EVENTS, int)
-    assert before == recsys.session.TEXT_FROM_LIKES
+    tuning = tuning_for(values)
+    assert tuning.text_from_likes == 0.8
+    assert tuning.max_events == 32 and isinstance(tuning.max_events, int)
+    assert DEFAULT_TUNING.text_from_likes == 0.45, "the defaults are never rewritten"
+    assert SessionProfile(tuning=tuning).events.maxlen == 32
     for bad in ("session.NOPE=1", "session.TEXT_FROM_LIKES", "realtime.X=1", "session.TEXT_FROM_LIKES=x"):
         with pytest.raises(ValueError):
             parse([bad])
