@@ -12,7 +12,7 @@ export const RESTART_CMD = process.env.E2E_RESTART_CMD ?? '';
 export const SCREENSHOT_DIR = resolve(process.env.E2E_SCREENSHOT_DIR ?? resolve(here, '../../docs/screenshots'));
 export const SKIP = BASE_URL ? false : 'E2E_BASE_URL is not set';
 
-export async function launch() {
+export async function launch(extraArgs = []) {
   return chromium.launch({
     executablePath: process.env.CHROMIUM || '/usr/bin/chromium',
     headless: true,
@@ -25,6 +25,7 @@ export async function launch() {
       '--disable-component-update',
       '--disable-sync',
       '--mute-audio',
+      ...extraArgs,
     ],
   });
 }
@@ -69,4 +70,38 @@ export async function waitQueueChange(page, seq, timeout) {
 
 export function randomUser() {
   return `e2e_${Date.now().toString(36)}_${Math.random().toString(36).slice(2, 7)}`;
+}
+
+export const PASSWORD = 'e2e-Password-123';
+
+/** Register a fresh user on the login page; resolves on the player page with a live socket. */
+export async function registerUser(page, username = randomUser()) {
+  await page.goto(`${BASE_URL}/`);
+  await page.waitForSelector(byTestId('login-page'));
+  await page.click(byTestId('tab-register'));
+  await page.fill(byTestId('username'), username);
+  await page.fill(byTestId('password'), PASSWORD);
+  await page.click(byTestId('auth-submit'));
+  await page.waitForSelector(byTestId('player-page'));
+  await waitLive(page);
+  return username;
+}
+
+export async function nowPlayingId(page) {
+  return page.getAttribute(byTestId('now-playing'), 'data-track-id');
+}
+
+/** Wait until the track now playing is `id` (a string). */
+export async function waitNowPlaying(page, id, timeout = 5000) {
+  await page.waitForSelector(`${byTestId('now-playing')}[data-track-id="${id}"]`, { timeout });
+}
+
+/** Wait until no feedback waits for the server's ack. */
+export async function waitOutboxEmpty(page, timeout = 10_000) {
+  await page.waitForSelector(byTestId('outbox-pending'), { state: 'detached', timeout });
+}
+
+export async function catalogStatus() {
+  const res = await fetch(`${BASE_URL}/api/catalog/status`);
+  return res.ok ? res.json() : null;
 }

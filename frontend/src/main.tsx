@@ -1,6 +1,7 @@
 import { StrictMode } from 'react';
 import { createRoot } from 'react-dom/client';
 import { App } from './App';
+import { installPlayerHook } from './lib/playerHook';
 import { Controller, ControllerContext } from './store/controller';
 import { createStore, StoreContext } from './store/store';
 import './styles.css';
@@ -8,6 +9,7 @@ import './styles.css';
 const store = createStore();
 const controller = new Controller(store);
 void controller.boot();
+installPlayerHook(controller);
 
 createRoot(document.getElementById('root')!).render(
   <StrictMode>

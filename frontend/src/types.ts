@@ -22,9 +22,21 @@ export interface Track {
   explicit: boolean;
   popularity?: number | null;
   audio?: AudioProfile | null;
-  media: { kind: MediaKind; url: string | null };
+  /** How to play it here. `playable` false (or kind "none"): this server cannot play it. */
+  media: { kind: MediaKind; url: string | null; playable?: boolean };
+  /** Where else to hear it, when known. */
+  links?: TrackLinks | null;
+  /** Whether the listener likes it (when the server says). */
+  liked?: boolean;
   score?: number;
   reason?: string;
+}
+
+export interface TrackLinks {
+  /** `spotify:track:<id>` */
+  spotify?: string | null;
+  /** `https://open.spotify.com/track/<id>` */
+  spotify_url?: string | null;
 }
 
 export interface User {
@@ -49,7 +61,7 @@ export interface MoodPreset {
   valence?: number;
 }
 
-export type FeedbackAction = 'play' | 'complete' | 'skip' | 'like' | 'dislike';
+export type FeedbackAction = 'play' | 'complete' | 'skip' | 'like' | 'unlike' | 'dislike';
 
 export interface HistoryEvent {
   id: number;
@@ -73,4 +85,23 @@ export interface MoodRequest {
   text?: string;
   energy?: number;
   valence?: number;
+}
+
+/** GET /api/catalog/status */
+export interface CatalogStatus {
+  /** 'unavailable': the server cannot open its index right now. */
+  state: 'loading' | 'ready' | 'empty' | 'unavailable';
+  tracks: number;
+  playable: number;
+  /** Progress of a catalog load in progress. */
+  loaded: number;
+  total: number;
+  /** While loading: a first load, or an index rebuild. */
+  phase?: 'loading' | 'reindexing';
+  percent?: number;
+}
+
+/** GET/PUT /api/me/settings */
+export interface UserSettings {
+  include_unplayable: boolean;
 }

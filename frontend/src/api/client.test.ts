@@ -63,4 +63,26 @@ describe('api client', () => {
     expect(init).toMatchObject({ method: 'POST', credentials: 'same-origin' });
     expect(JSON.parse(init.body)).toEqual({ mood: 'chill', size: 20, explicit: false });
   });
+
+  it('calls the search, similar, catalog status and settings endpoints', async () => {
+    const f = respond(200, { tracks: [], message: 'Nothing matches “zzzzqqq”' });
+    vi.stubGlobal('fetch', f);
+    expect(await api.search('zzzz qqq', 20)).toEqual({ tracks: [], message: 'Nothing matches “zzzzqqq”' });
+    expect(f.mock.calls[0][0]).toBe('/api/tracks/search?q=zzzz+qqq&limit=20');
+    const sim = respond(200, { tracks: [] });
+    vi.stubGlobal('fetch', sim);
+    await api.similar(12, 10);
+    expect(sim.mock.calls[0][0]).toBe('/api/tracks/12/similar?limit=10');
+    const st = respond(200, { state: 'loading', tracks: 4, playable: 4, loaded: 4, total: 10 });
+    vi.stubGlobal('fetch', st);
+    expect((await api.catalogStatus()).state).toBe('loading');
+    expect(st.mock.calls[0][0]).toBe('/api/catalog/status');
+    const put = respond(200, { settings: { include_unplayable: true } });
+    vi.stubGlobal('fetch', put);
+    expect(await api.saveSettings({ include_unplayable: true })).toEqual({ settings: { include_unplayable: true } });
+    const [url, init] = put.mock.calls[0];
+    expect(url).toBe('/api/me/settings');
+    expect(init).toMatchObject({ method: 'PUT' });
+    expect(JSON.parse(init.body)).toEqual({ include_unplayable: true });
+  });
 });

@@ -1,6 +1,6 @@
 // Thin JSON client for the HTTP API. Relative URLs only, so the same build works
 // behind the Vite proxy, the Python backend and NGINX.
-import type { Filters, HistoryEvent, Mood, MoodPreset, MoodRequest, Track, User } from '../types';
+import type { CatalogStatus, Filters, HistoryEvent, Mood, MoodPreset, MoodRequest, Track, User, UserSettings } from '../types';
 
 export class ApiError extends Error {
   readonly status: number;
@@ -121,6 +121,12 @@ export interface QuickMix {
   cached: boolean;
 }
 
+export interface SearchResult {
+  tracks: Track[];
+  /** Why nothing (or little) matched, in words; null when the results speak for themselves. */
+  message?: string | null;
+}
+
 export const api = {
   register: (username: string, password: string) =>
     request<{ user: User }>('POST', '/api/auth/register', { body: { username, password } }),
@@ -146,4 +152,14 @@ export const api = {
     request<{ accepted: boolean }>('POST', '/api/feedback', { body: { track_id, action, position_ms } }),
   history: (limit: number, before: number | null, signal?: AbortSignal) =>
     request<HistoryPage>('GET', '/api/history', { query: { limit, before }, signal }),
+  search: (q: string, limit = 20, signal?: AbortSignal) =>
+    request<SearchResult>('GET', '/api/tracks/search', { query: { q, limit }, signal }),
+  similar: (trackId: number, limit = 10, signal?: AbortSignal) =>
+    request<{ tracks: Track[] }>('GET', `/api/tracks/${encodeURIComponent(trackId)}/similar`, { query: { limit }, signal }),
+  track: (trackId: number, signal?: AbortSignal) =>
+    request<Track>('GET', `/api/tracks/${encodeURIComponent(trackId)}`, { signal }),
+  catalogStatus: (signal?: AbortSignal) => request<CatalogStatus>('GET', '/api/catalog/status', { signal }),
+  settings: () => request<{ settings: UserSettings }>('GET', '/api/me/settings'),
+  saveSettings: (settings: Partial<UserSettings>) =>
+    request<{ settings: UserSettings }>('PUT', '/api/me/settings', { body: settings }),
 };

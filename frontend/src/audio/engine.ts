@@ -1,40 +1,53 @@
-// Plays one track at a time with the right player for its media kind, reports
-// progress, and tells the app when a track really started and when it ended.
-import type { MediaKind, Track } from '../types';
+// Plays one track at a time with the right player for its media kind, prefetches the next
+// one, reports progress, and tells the app when a track really started and when it ended.
+// Tracks that cannot play here are never given to it: it plays no silence.
+import { isPlayable } from '../lib/tracks';
+import type { Track } from '../types';
 import { unlockAudio } from './context';
 import { HtmlAudioPlayer } from './htmlAudioPlayer';
 import { MidiPlayer } from './midiPlayer';
-import { TimerPlayer } from './timerPlayer';
+import { now, publishTiming, type PlaybackTiming } from './startTiming';
 import type { MediaPlayer } from './types';
 
-export const NO_AUDIO_MESSAGE = 'No audio available for this track';
+export const NO_AUDIO_MESSAGE = 'This track cannot play here';
+
+export type PlayableKind = 'midi' | 'audio';
 
 export interface EngineCallbacks {
-  onLoading(track: Track, kind: MediaKind, durationMs: number): void;
+  onLoading(track: Track, kind: PlayableKind, durationMs: number): void;
   onStatus(status: 'playing' | 'paused' | 'error', message?: string | null): void;
   onProgress(positionMs: number, durationMs: number): void;
-  /** The first time this track actually produced sound (or its timer ran). */
+  /** The first time this track actually played (play() went through). */
   onStarted(track: Track): void;
   onEnded(track: Track, positionMs: number): void;
+  /** The track's media could not be loaded or played: the app moves on. */
+  onFailed?(track: Track, message: string): void;
 }
 
-export type PlayerFactory = (kind: MediaKind) => MediaPlayer;
+export type PlayerFactory = (kind: PlayableKind) => MediaPlayer;
 
-export const defaultPlayerFactory: PlayerFactory = (kind) => {
-  if (kind === 'midi') return new MidiPlayer();
-  if (kind === 'audio') return new HtmlAudioPlayer();
-  return new TimerPlayer();
-};
+export const defaultPlayerFactory: PlayerFactory = (kind) => (kind === 'midi' ? new MidiPlayer() : new HtmlAudioPlayer());
+
+interface Prefetch {
+  track: Track;
+  player: MediaPlayer;
+  /** true once ready, false when it failed. */
+  ready: Promise<boolean>;
+}
 
 export class PlaybackEngine {
   private player: MediaPlayer | null = null;
   private track: Track | null = null;
+  private prefetched: Prefetch | null = null;
   private token = 0;
   private started = false;
   private ended = false;
   private playing = false;
+  /** The current track's media failed: play() tries to load it again. */
+  private failed = false;
   private volume = 0.8;
   private ticker: ReturnType<typeof setInterval> | null = null;
+  private timing: PlaybackTiming | null = null;
 
   constructor(
     private readonly cb: EngineCallbacks,
@@ -50,9 +63,42 @@ export class PlaybackEngine {
     return this.playing;
   }
 
+  /** The id of the track whose media is being fetched or held ready for later. */
+  get prefetchedId(): number | null {
+    return this.prefetched?.track.id ?? null;
+  }
+
   /** Call synchronously from a click/keypress: lets the browser start audio. */
   unlock(): void {
     unlockAudio();
+  }
+
+  /**
+   * Fetch and prepare `track` while something else plays (or nothing does), so that
+   * loading it later starts at once. Replaces an earlier prefetch of another track.
+   * Resolves with whether it is ready (false: it failed, or there was nothing to do).
+   */
+  prefetch(track: Track): Promise<boolean> {
+    if (!isPlayable(track) || track.id === this.track?.id) return Promise.resolve(false);
+    if (track.id === this.prefetched?.track.id) return this.prefetched.ready;
+    this.dropPrefetch();
+    const player = this.factory(kindOf(track));
+    player.setVolume(this.volume);
+    const entry: Prefetch = {
+      track,
+      player,
+      ready: (player.preload?.(track) ?? Promise.resolve()).then(
+        () => true,
+        (err: unknown) => {
+          // Forget it; load() tries again and reports the error then.
+          console.warn('[audio] prefetch failed:', err);
+          if (this.prefetched === entry) this.dropPrefetch();
+          return false;
+        },
+      ),
+    };
+    this.prefetched = entry;
+    return entry.ready;
   }
 
   async load(track: Track, autoplay: boolean): Promise<void> {
@@ -61,22 +107,30 @@ export class PlaybackEngine {
     this.track = track;
     this.started = false;
     this.ended = false;
-    let kind: MediaKind = track.media?.kind ?? 'none';
-    if (kind !== 'none' && !track.media.url) kind = 'none';
+    this.failed = false;
+    this.timing = null;
+    const kind = kindOf(track);
     this.cb.onLoading(track, kind, track.duration_ms ?? 0);
+    if (!isPlayable(track)) {
+      this.fail(token, track, NO_AUDIO_MESSAGE);
+      return;
+    }
+    let player: MediaPlayer;
+    let prefetched = false;
+    if (this.prefetched?.track.id === track.id) {
+      player = this.prefetched.player;
+      this.prefetched = null;
+      prefetched = true;
+    } else player = this.factory(kind);
+    if (autoplay) this.request(track, prefetched);
 
-    let player = this.factory(kind);
-    let message: string | null = kind === 'none' ? NO_AUDIO_MESSAGE : null;
     let durationMs: number;
     try {
       durationMs = await player.load(track);
     } catch (err) {
       player.dispose();
-      if (token !== this.token) return;
-      console.warn('[audio] falling back to a silent timer:', err);
-      player = this.factory('none');
-      message = `${NO_AUDIO_MESSAGE} (${(err as Error).message || 'it could not be loaded'})`;
-      durationMs = await player.load(track);
+      this.fail(token, track, `Could not load this track (${(err as Error)?.message || 'unknown error'})`);
+      return;
     }
     if (token !== this.token) {
       player.dispose();
@@ -85,22 +139,26 @@ export class PlaybackEngine {
     this.player = player;
     player.setVolume(this.volume);
     player.onEnded = () => this.finish(token);
+    player.onAudible = () => this.audible(token);
     this.cb.onProgress(0, durationMs);
-    this.cb.onStatus('paused', message);
+    this.cb.onStatus('paused', null);
     if (autoplay) await this.play();
   }
 
   async play(): Promise<void> {
+    if (this.failed && this.track) return this.load(this.track, true);
     const player = this.player;
     const track = this.track;
     if (!player || !track || this.playing) return;
     const token = this.token;
+    if (!this.started && !this.timing) this.request(track, false);
     try {
       await player.play();
     } catch (err) {
       if (token !== this.token) return;
       const blocked = (err as Error)?.name === 'NotAllowedError';
-      this.cb.onStatus('paused', blocked ? 'Press play to start the sound' : `Playback failed: ${(err as Error).message}`);
+      if (blocked) this.cb.onStatus('paused', 'Press play to start the sound');
+      else this.fail(token, track, `Playback failed: ${(err as Error)?.message || 'unknown error'}`);
       return;
     }
     if (token !== this.token) return;
@@ -131,17 +189,49 @@ export class PlaybackEngine {
   setVolume(volume: number): void {
     this.volume = volume;
     this.player?.setVolume(volume);
+    this.prefetched?.player.setVolume(volume);
   }
 
   position(): number {
     return Math.round(this.player?.position() ?? 0);
   }
 
-  /** Forget the current track (logout, or the queue moved on while paused). */
+  /** Forget the current track (logout, or the queue moved on while paused). Keeps a prefetch. */
   stop(): void {
     this.token++;
     this.teardown();
     this.track = null;
+  }
+
+  /** Stop and drop everything, the prefetched track included. */
+  dispose(): void {
+    this.stop();
+    this.dropPrefetch();
+  }
+
+  private request(track: Track, prefetched: boolean): void {
+    this.timing = { trackId: track.id, requestedAt: now(), startedAt: null, prefetched };
+    publishTiming(this.timing);
+  }
+
+  private audible(token: number): void {
+    if (token !== this.token || !this.timing || this.timing.startedAt !== null) return;
+    this.timing.startedAt = now();
+    publishTiming(this.timing);
+  }
+
+  private fail(token: number, track: Track, message: string): void {
+    if (token !== this.token) return;
+    this.teardown();
+    this.failed = true;
+    this.cb.onStatus('error', message);
+    this.cb.onFailed?.(track, message);
+  }
+
+  private dropPrefetch(): void {
+    const p = this.prefetched;
+    this.prefetched = null;
+    if (p) p.player.dispose();
   }
 
   private teardown(): void {
@@ -149,6 +239,7 @@ export class PlaybackEngine {
     this.playing = false;
     if (this.player) {
       this.player.onEnded = null;
+      this.player.onAudible = null;
       this.player.dispose();
     }
     this.player = null;
@@ -187,4 +278,8 @@ export class PlaybackEngine {
     if (this.ticker) clearInterval(this.ticker);
     this.ticker = null;
   }
+}
+
+function kindOf(track: Track): PlayableKind {
+  return track.media?.kind === 'audio' ? 'audio' : 'midi';
 }

@@ -1,9 +1,14 @@
 import type { MediaKind, Track } from '../types';
 
-/** One way of making a track audible. The engine owns exactly one at a time. */
+/** One way of making a track audible. The engine owns one active player at a time (plus one prefetched). */
 export interface MediaPlayer {
   readonly kind: MediaKind;
-  /** Prepare the track; resolves with its duration in ms. */
+  /**
+   * Fetch and prepare the track ahead of time (the next track while this one plays) without
+   * touching what plays now. Optional; `load` does whatever is left.
+   */
+  preload?(track: Track): Promise<void>;
+  /** Make this the track that plays; resolves with its duration in ms. */
   load(track: Track): Promise<number>;
   /** Start or resume; rejects (e.g. NotAllowedError) when the browser refuses. */
   play(): Promise<void>;
@@ -14,5 +19,10 @@ export interface MediaPlayer {
   duration(): number;
   /** Set by the engine; called once when the track played to its end. */
   onEnded: (() => void) | null;
+  /**
+   * Set by the engine; called after play() once the track is really audible: the `<audio>`
+   * element's `playing` event, or the synth's first note reached on the audio clock.
+   */
+  onAudible: (() => void) | null;
   dispose(): void;
 }

@@ -35,3 +35,21 @@ export const ThumbDownIcon = ({ filled }: { filled?: boolean }) => (
 export const VolumeIcon = () => (
   <svg {...base}><path d="M4 9v6h4l5 4V5L8 9zM16 8.5a5 5 0 0 1 0 7M18.5 6a8.5 8.5 0 0 1 0 12" fill="none" stroke="currentColor" strokeWidth="2" strokeLinecap="round" /></svg>
 );
+export const PrevIcon = () => (
+  <svg {...base}><path d="M18 6l-8.5 6L18 18zM6 6h2v12H6z" fill="currentColor" /></svg>
+);
+export const SmallPlayIcon = () => (
+  <svg {...base} width={16} height={16}><path d="M8 5v14l11-7z" fill="currentColor" /></svg>
+);
+/** "More like this": a track radiating to its neighbours. */
+export const SimilarIcon = () => (
+  <svg {...base} width={16} height={16}>
+    <circle cx="12" cy="12" r="3" fill="currentColor" />
+    <path d="M5.6 5.6a9 9 0 0 0 0 12.8M18.4 5.6a9 9 0 0 1 0 12.8M8.5 8.5a5 5 0 0 0 0 7M15.5 8.5a5 5 0 0 1 0 7" fill="none" stroke="currentColor" strokeWidth="2" strokeLinecap="round" />
+  </svg>
+);
+export const ExternalIcon = () => (
+  <svg {...base} width={14} height={14}>
+    <path d="M14 4h6v6M20 4l-9 9M18 14v5a1 1 0 0 1-1 1H5a1 1 0 0 1-1-1V7a1 1 0 0 1 1-1h5" fill="none" stroke="currentColor" strokeWidth="2" strokeLinecap="round" strokeLinejoin="round" />
+  </svg>
+);

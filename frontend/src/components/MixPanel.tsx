@@ -1,6 +1,8 @@
+import { isPlayable } from '../lib/tracks';
 import { useController } from '../store/controller';
 import { useAppState } from '../store/store';
 import { Filters } from './Filters';
+import { OpenElsewhere, TrackActions } from './TrackActions';
 import { TrackRow } from './TrackRow';
 
 export function MixPanel() {
@@ -19,7 +21,7 @@ export function MixPanel() {
         <button
           type="button"
           className="btn btn--accent"
-          onClick={() => void c.quickMix()}
+          onClick={() => void c.discover.quickMix()}
           disabled={mix.status === 'loading'}
           data-testid="quickmix"
         >
@@ -28,14 +30,14 @@ export function MixPanel() {
         <button
           type="button"
           className="btn"
-          onClick={() => void c.loadRecommendations()}
+          onClick={() => void c.discover.loadRecommendations()}
           disabled={reco.status === 'loading'}
           data-testid="discover"
         >
           {reco.status === 'loading' ? 'Loading…' : 'Discover'}
         </button>
         {source.kind === 'mix' && (
-          <button type="button" className="btn" onClick={() => c.backToQueue()} data-testid="back-to-queue">
+          <button type="button" className="btn" onClick={() => c.discover.backToQueue()} data-testid="back-to-queue">
             Back to live queue
           </button>
         )}
@@ -54,7 +56,7 @@ export function MixPanel() {
             <button
               type="button"
               className="btn btn--small"
-              onClick={() => c.playMix(0)}
+              onClick={() => c.discover.playMix(0)}
               disabled={mix.tracks.length === 0}
               data-testid="play-mix"
             >
@@ -73,14 +75,18 @@ export function MixPanel() {
                   active={source.kind === 'mix' && source.index === i}
                   testId="mix-item"
                   actions={
-                    <button
-                      type="button"
-                      className="btn btn--small btn--ghost"
-                      onClick={() => c.playMix(i)}
-                      aria-label={`Play ${t.title}`}
-                    >
-                      Play
-                    </button>
+                    isPlayable(t) ? (
+                      <button
+                        type="button"
+                        className="btn btn--small btn--ghost"
+                        onClick={() => c.discover.playMix(i)}
+                        aria-label={`Play ${t.title}`}
+                      >
+                        Play
+                      </button>
+                    ) : (
+                      <OpenElsewhere track={t} />
+                    )
                   }
                 />
               ))}
@@ -102,7 +108,7 @@ export function MixPanel() {
           ) : (
             <ol className="track-list" aria-label="Recommended tracks">
               {reco.tracks.map((t) => (
-                <TrackRow key={t.id} track={t} testId="reco-item" />
+                <TrackRow key={t.id} track={t} testId="reco-item" actions={<TrackActions track={t} />} />
               ))}
             </ol>
           )}

@@ -10,6 +10,7 @@ export function MoodPanel() {
   const moods = useAppState((s) => s.moods);
   const mood = useAppState((s) => s.mood);
   const pending = useAppState((s) => s.moodPending);
+  const error = useAppState((s) => s.moodError);
   const [text, setText] = useState('');
 
   useEffect(() => {
@@ -61,13 +62,23 @@ export function MoodPanel() {
           value={text}
           maxLength={200}
           placeholder="Describe a mood, e.g. rainy sunday morning  ( / )"
-          onChange={(e) => setText(e.target.value)}
+          onChange={(e) => {
+            setText(e.target.value);
+            if (error) c.clearMoodError();
+          }}
+          aria-invalid={error ? true : undefined}
+          aria-describedby={error ? 'mood-error' : undefined}
           data-testid="mood-text"
         />
         <button type="submit" className="btn" disabled={!text.trim()} data-testid="mood-text-submit">
           Set
         </button>
       </form>
+      {error && (
+        <p id="mood-error" className="field-error mood-error" role="alert" data-testid="mood-error">
+          {error}
+        </p>
+      )}
       <MoodPad
         energy={energy}
         valence={valence}

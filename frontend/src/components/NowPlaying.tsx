@@ -1,20 +1,21 @@
-import { NO_AUDIO_MESSAGE } from '../audio/engine';
-import { artistLine, formatTime } from '../lib/format';
+import { artistLine } from '../lib/format';
+import { isPlayable } from '../lib/tracks';
+import { useController } from '../store/controller';
 import { currentTrack } from '../store/state';
 import { useAppState } from '../store/store';
 import { Cover } from './Cover';
+import { SimilarIcon } from './Icons';
+import { OpenElsewhere } from './TrackActions';
 import { Transport } from './Transport';
 
 export function NowPlaying() {
+  const c = useController();
   const track = useAppState(currentTrack);
   const source = useAppState((s) => s.source);
   const mixLength = useAppState((s) => s.mix.tracks.length);
   const status = useAppState((s) => s.playback.status);
   const message = useAppState((s) => s.playback.message);
-  const mediaKind = useAppState((s) => s.playback.mediaKind);
-  const loadedId = useAppState((s) => s.playback.trackId);
-  const positionMs = useAppState((s) => s.playback.positionMs);
-  const durationMs = useAppState((s) => s.playback.durationMs);
+  const wantsToPlay = useAppState((s) => s.playback.wantsToPlay);
 
   if (!track) {
     return (
@@ -29,13 +30,16 @@ export function NowPlaying() {
     );
   }
 
-  const loaded = loadedId === track.id;
-  const noAudio =
-    track.media?.kind === 'none' || (loaded && (mediaKind === 'none' || !!message?.startsWith(NO_AUDIO_MESSAGE)));
-  const remaining = Math.max(0, (loaded ? durationMs : (track.duration_ms ?? 0)) - (loaded ? positionMs : 0));
+  const playable = isPlayable(track);
 
   return (
-    <section className="panel now-playing" aria-label="Now playing" data-testid="now-playing" data-track-id={track.id}>
+    <section
+      className="panel now-playing"
+      aria-label="Now playing"
+      data-testid="now-playing"
+      data-track-id={track.id}
+      data-playable={playable ? 'true' : 'false'}
+    >
       <Cover track={track} size={280} className="cover--large" />
       <div className="now-playing__meta">
         <p className="eyebrow">
@@ -72,13 +76,24 @@ export function NowPlaying() {
             <span className="why__label">Why</span> {track.reason}
           </p>
         )}
-        {noAudio && (
+        <div className="row gap now-playing__actions">
+          <button
+            type="button"
+            className="btn btn--small"
+            onClick={() => void c.browse.similar(track)}
+            data-testid="now-playing-similar"
+          >
+            <SimilarIcon /> More like this
+          </button>
+          {!playable && <OpenElsewhere track={track} />}
+        </div>
+        {!playable && (
           <p className="notice" role="status" data-testid="no-audio">
-            {message && message.startsWith(NO_AUDIO_MESSAGE) ? message : NO_AUDIO_MESSAGE}. It moves on in{' '}
-            <strong data-testid="countdown">{formatTime(remaining)}</strong>.
+            This track can't play here.{' '}
+            {wantsToPlay ? 'The player moves on to the next one that can.' : 'Press play to go to the next one that can.'}
           </p>
         )}
-        {!noAudio && message && (
+        {playable && message && (
           <p className="notice" role="status" data-testid="playback-message">
             {message}
           </p>

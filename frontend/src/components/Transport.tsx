@@ -1,9 +1,10 @@
 import { useEffect, useState } from 'react';
 import { formatTime } from '../lib/format';
 import { useController } from '../store/controller';
-import { currentTrack } from '../store/state';
+import { canGoBack } from '../store/navigation';
+import { currentTrack, ratingOf } from '../store/state';
 import { useAppState } from '../store/store';
-import { HeartIcon, NextIcon, PauseIcon, PlayIcon, ThumbDownIcon, VolumeIcon } from './Icons';
+import { HeartIcon, NextIcon, PauseIcon, PlayIcon, PrevIcon, ThumbDownIcon, VolumeIcon } from './Icons';
 
 export function Transport() {
   const c = useController();
@@ -14,8 +15,9 @@ export function Transport() {
   const durationMs = useAppState((s) => s.playback.durationMs);
   const volume = useAppState((s) => s.playback.volume);
   const loadedId = useAppState((s) => s.playback.trackId);
-  const rating = useAppState((s) => (track ? s.ratings[track.id] : undefined));
+  const rating = useAppState((s) => ratingOf(s, currentTrack(s)));
   const hasQueue = useAppState((s) => s.queue.length > 0);
+  const hasPrevious = useAppState(canGoBack);
 
   // While dragging, show the thumb where the listener holds it.
   const [scrub, setScrub] = useState<number | null>(null);
@@ -69,6 +71,17 @@ export function Transport() {
         </button>
         <button
           type="button"
+          className="icon-btn"
+          onClick={() => c.previous()}
+          disabled={!hasPrevious}
+          aria-label="Previous track (P)"
+          title="Previous track (P)"
+          data-testid="previous"
+        >
+          <PrevIcon />
+        </button>
+        <button
+          type="button"
           className="icon-btn icon-btn--primary"
           onClick={() => c.togglePlay()}
           disabled={!track && !hasQueue}
@@ -97,7 +110,7 @@ export function Transport() {
           disabled={!track}
           aria-label="Like (L)"
           aria-pressed={rating === 'like'}
-          title="Like (L)"
+          title={rating === 'like' ? 'Liked: press again to take the like back (L)' : 'Like (L)'}
           data-testid="like"
         >
           <HeartIcon filled={rating === 'like'} />

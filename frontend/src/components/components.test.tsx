@@ -47,8 +47,11 @@ describe('Queue', () => {
 });
 
 describe('NowPlaying', () => {
-  it('shows the track facts, a generated cover and the no-audio countdown', () => {
-    const track = makeTrack(5, { title: 'Blue Hour', artists: ['A', 'B'], album: 'Dawn', genre: ['jazz', 'soul'], year: 1999, duration_ms: 125_000 });
+  it('shows the track facts, a generated cover, and that an unplayable track cannot play here', () => {
+    const track = makeTrack(5, {
+      title: 'Blue Hour', artists: ['A', 'B'], album: 'Dawn', genre: ['jazz', 'soul'], year: 1999, duration_ms: 125_000,
+      links: { spotify: 'spotify:track:abc', spotify_url: 'https://open.spotify.com/track/abc' },
+    });
     renderWithApp(<NowPlaying />, { nowPlaying: track });
     expect(screen.getByTestId('now-playing-title')).toHaveTextContent('Blue Hour');
     expect(screen.getByTestId('now-playing-artists')).toHaveTextContent('A, B');
@@ -56,8 +59,9 @@ describe('NowPlaying', () => {
     expect(screen.getByText('jazz, soul')).toBeInTheDocument();
     expect(screen.getByText('1999')).toBeInTheDocument();
     expect(screen.getByRole('img', { name: 'Generated cover art for Blue Hour' })).toBeInTheDocument();
-    expect(screen.getByTestId('no-audio')).toHaveTextContent('No audio available for this track');
-    expect(screen.getByTestId('countdown')).toHaveTextContent('2:05');
+    expect(screen.getByTestId('no-audio')).toHaveTextContent("This track can't play here.");
+    expect(screen.getByTestId('now-playing')).toHaveAttribute('data-playable', 'false');
+    expect(screen.getByRole('link', { name: 'Open Blue Hour in Spotify' })).toHaveAttribute('href', 'https://open.spotify.com/track/abc');
     expect(screen.getByTestId('now-playing-reason')).toHaveTextContent('because 5');
   });
 

@@ -22,8 +22,17 @@ export function formatWhen(iso: string, now: Date = new Date()): string {
 
 export const ACTION_LABELS: Record<string, string> = {
   play: 'Played',
-  complete: 'Finished',
+  complete: 'Played through',
   skip: 'Skipped',
   like: 'Liked',
+  unlike: 'Unliked',
   dislike: 'Disliked',
 };
+
+/** One history row's outcome in words: "Played through", "Skipped at 1:05", "Liked", ... */
+export function historyLabel(event: { action: string; position_ms?: number | null }): string {
+  if (event.action === 'skip' && typeof event.position_ms === 'number' && event.position_ms >= 0) {
+    return `Skipped at ${formatTime(event.position_ms)}`;
+  }
+  return ACTION_LABELS[event.action] ?? event.action;
+}

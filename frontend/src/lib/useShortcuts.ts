@@ -13,8 +13,8 @@ function isTyping(el: EventTarget | null): boolean {
   return false;
 }
 
-/** Space play/pause, n skip, l like, d dislike, / focus the mood text box. */
-export function useShortcuts(c: Controller, moodInputId: string, enabled = true): void {
+/** Space play/pause, n skip, p previous, l like (again: unlike), d dislike, / the mood box, s the search box. */
+export function useShortcuts(c: Controller, moodInputId: string, enabled = true, searchInputId = 'track-search'): void {
   useEffect(() => {
     if (!enabled) return;
     const onKey = (e: KeyboardEvent) => {
@@ -32,6 +32,19 @@ export function useShortcuts(c: Controller, moodInputId: string, enabled = true)
         case 'N':
           if (!e.repeat) c.next();
           break;
+        case 'p':
+        case 'P':
+          if (!e.repeat) c.previous();
+          break;
+        case 's':
+        case 'S': {
+          const input = document.getElementById(searchInputId);
+          if (input) {
+            e.preventDefault();
+            input.focus();
+          }
+          break;
+        }
         case 'l':
         case 'L':
           if (!e.repeat) c.like();
@@ -53,5 +66,5 @@ export function useShortcuts(c: Controller, moodInputId: string, enabled = true)
     };
     window.addEventListener('keydown', onKey);
     return () => window.removeEventListener('keydown', onKey);
-  }, [c, moodInputId, enabled]);
+  }, [c, moodInputId, enabled, searchInputId]);
 }

@@ -1,6 +1,6 @@
 import { useCallback, useEffect, useRef, useState } from 'react';
 import { Cover } from '../components/Cover';
-import { artistLine, ACTION_LABELS, formatTime, formatWhen } from '../lib/format';
+import { artistLine, formatWhen, historyLabel } from '../lib/format';
 import { useController } from '../store/controller';
 import type { HistoryEvent } from '../types';
 
@@ -61,7 +61,7 @@ export function HistoryPage() {
   return (
     <main className="history" id="main" data-testid="history-page">
       <h1>History</h1>
-      <p className="muted">Everything you played, finished, skipped, liked and disliked, newest first.</p>
+      <p className="muted">How each track went (played through, skipped, liked, disliked), newest first.</p>
       {events.length === 0 && done && !error && (
         <p className="muted" data-testid="history-empty">
           Nothing yet. Play something!
@@ -76,12 +76,11 @@ export function HistoryPage() {
               <div className="track-row__artists">{artistLine(e.track?.artists)}</div>
             </div>
             <div className="history__side">
-              <span className={`pill pill--${e.action}`}>{ACTION_LABELS[e.action] ?? e.action}</span>
+              <span className={`pill pill--${e.action}`} data-testid="history-label">
+                {historyLabel(e)}
+              </span>
               <time dateTime={e.at} className="small muted">
                 {formatWhen(e.at)}
-                {typeof e.position_ms === 'number' && e.position_ms > 0 && (e.action === 'skip' || e.action === 'complete')
-                  ? ` · at ${formatTime(e.position_ms)}`
-                  : ''}
               </time>
             </div>
           </li>

@@ -73,12 +73,14 @@ describe('HistoryPage', () => {
     renderWithApp(<HistoryPage />, {}, { history });
     await waitFor(() => expect(screen.getAllByTestId('history-item')).toHaveLength(2));
     expect(history).toHaveBeenNthCalledWith(1, 50, null);
-    expect(screen.getByText('Skipped')).toBeInTheDocument();
+    expect(screen.getByText('Skipped at 0:01')).toBeInTheDocument();
+    expect(screen.getByText('Liked')).toBeInTheDocument();
     const io = observers.at(-1)!;
     await act(async () => io.cb([{ isIntersecting: true, target: io.el! } as IntersectionObserverEntry], io as never));
     await waitFor(() => expect(screen.getAllByTestId('history-item')).toHaveLength(3));
     expect(history).toHaveBeenNthCalledWith(2, 50, 9);
     expect(screen.getAllByTestId('history-item').map((e) => e.dataset.action)).toEqual(['skip', 'like', 'complete']);
+    expect(screen.getAllByTestId('history-label').map((e) => e.textContent)).toEqual(['Skipped at 0:01', 'Liked', 'Played through']);
     expect(screen.getByTestId('history-end')).toBeInTheDocument();
   });
 });
@@ -105,5 +107,30 @@ describe('keyboard shortcuts', () => {
     await user.keyboard('nld');
     expect(box).toHaveValue('nld');
     expect(spies.next).toHaveBeenCalledOnce();
+  });
+});
+
+describe('history labels', () => {
+  it('say how each track went: played through, skipped at m:ss, liked, unliked, disliked', async () => {
+    const ev = (id: number, action: string, position_ms: number | null = null) => ({
+      id,
+      track: makeTrack(id),
+      action,
+      at: '2026-01-01T10:00:00Z',
+      position_ms,
+    });
+    const history = vi.fn().mockResolvedValue({
+      events: [ev(5, 'unlike', 3000), ev(4, 'like', 2000), ev(3, 'skip', 65_000), ev(2, 'complete', 180_000), ev(1, 'dislike', 500)],
+      next_before: null,
+    });
+    renderWithApp(<HistoryPage />, {}, { history });
+    await waitFor(() => expect(screen.getAllByTestId('history-item')).toHaveLength(5));
+    expect(screen.getAllByTestId('history-label').map((e) => e.textContent)).toEqual([
+      'Unliked',
+      'Liked',
+      'Skipped at 1:05',
+      'Played through',
+      'Disliked',
+    ]);
   });
 });

@@ -1,55 +1,9 @@
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
-import { ApiError, type api as realApi } from '../api/client';
-import { FakeWebSocket, makeMood, makeTrack, memoryStorage } from '../test/fakes';
-import { ReconnectingSocket } from '../ws/socket';
+import { ApiError } from '../api/client';
+import { FakePlayer, FakeWebSocket, makeMood, makeTrack } from '../test/fakes';
+import { booted, fakeApi, feedbackSent, flush } from '../test/harness';
 import { Controller } from './controller';
 import { createStore } from './store';
-
-type Api = typeof realApi;
-
-function fakeApi(over: Partial<Record<keyof Api, unknown>> = {}) {
-  return {
-    me: vi.fn().mockResolvedValue({ user: { id: 42, username: 'ann' }, mood: makeMood() }),
-    moods: vi.fn().mockResolvedValue({ moods: [{ id: 'chill', label: 'Chill', description: '' }] }),
-    login: vi.fn(),
-    register: vi.fn(),
-    logout: vi.fn().mockResolvedValue(undefined),
-    setMood: vi.fn(),
-    recommendations: vi.fn().mockResolvedValue({ tracks: [makeTrack(70)], explanation: 'why' }),
-    quickmix: vi.fn().mockResolvedValue({ mix_id: 'mx', tracks: [makeTrack(60), makeTrack(61)], cached: false }),
-    feedback: vi.fn(),
-    history: vi.fn(),
-    ...over,
-  } as unknown as Api;
-}
-
-async function booted(apiOver: Partial<Record<keyof Api, unknown>> = {}) {
-  const store = createStore();
-  const api = fakeApi(apiOver);
-  const storage = memoryStorage();
-  const c = new Controller(store, {
-    api,
-    storage,
-    wsUrl: 'ws://t/ws',
-    createSocket: (opts) =>
-      new ReconnectingSocket({ ...opts, WebSocketImpl: FakeWebSocket as never, isOnline: () => true }),
-  });
-  await c.boot();
-  const ws = FakeWebSocket.last;
-  ws.open();
-  ws.receive({ type: 'welcome', seq: 1, user: { id: 42, username: 'ann' } });
-  ws.receive({
-    type: 'queue',
-    seq: 2,
-    now_playing: makeTrack(1, { duration_ms: 60 }),
-    tracks: [makeTrack(2, { duration_ms: 60 }), makeTrack(3), makeTrack(4)],
-    mood: makeMood(),
-    reason: 'start',
-  });
-  return { store, api, c, ws, storage };
-}
-
-const flush = () => new Promise((r) => setTimeout(r, 0));
 
 beforeEach(() => {
   FakeWebSocket.reset();
@@ -116,11 +70,14 @@ describe('Controller', () => {
   });
 
   it('play sends play, and a track that runs out sends complete and moves on', async () => {
-    const { store, c, ws } = await booted();
+    const { store, c, ws } = await booted({ playerOptions: { durationMs: 60 } });
     c.play();
     await vi.waitFor(() => expect(ws.sentOfType('feedback').map((f) => f.action)).toContain('play'));
-    expect(store.getState().playback.mediaKind).toBe('none');
-    await vi.waitFor(() => expect(ws.sentOfType('feedback').map((f) => f.action)).toContain('complete'), { timeout: 2000 });
+    expect(store.getState().playback.mediaKind).toBe('midi');
+    expect(store.getState().playback.status).toBe('playing');
+    const player = FakePlayer.made.find((p) => p.loaded.includes(1))!;
+    player.onEnded?.();
+    await flush();
     const complete = ws.sentOfType('feedback').find((f) => f.action === 'complete')!;
     expect(complete).toMatchObject({ track_id: 1, position_ms: 60 });
     // Track 2 starts by itself.
@@ -159,13 +116,13 @@ describe('Controller', () => {
   it('quick mix applies the filters and can be played locally', async () => {
     const { store, c, api, ws } = await booted();
     c.setFilters({ allowExplicit: false, yearMin: 1990, genre: 'jazz' });
-    await c.quickMix();
+    await c.discover.quickMix();
     expect(api.quickmix).toHaveBeenCalledWith(
       expect.objectContaining({ mood: 'chill', seed_track_ids: [1], size: 20 }),
       expect.objectContaining({ allowExplicit: false, yearMin: 1990, genre: 'jazz' }),
     );
     expect(store.getState().mix.tracks.map((t) => t.id)).toEqual([60, 61]);
-    c.playMix(0);
+    c.discover.playMix(0);
     expect(store.getState().source).toEqual({ kind: 'mix', index: 0 });
     c.next();
     expect(store.getState().source).toEqual({ kind: 'mix', index: 1 });
@@ -173,6 +130,77 @@ describe('Controller', () => {
     expect(store.getState().source).toEqual({ kind: 'queue' });
     await flush();
     expect(ws.sentOfType('feedback').filter((f) => f.action === 'skip').map((f) => f.track_id)).toEqual([60, 61]);
+    c.dispose();
+  });
+});
+
+describe('Controller: likes and mood errors', () => {
+  it('like toggles: a second press sends unlike and clears the rating', async () => {
+    const { store, c, ws } = await booted();
+    c.like();
+    c.like();
+    c.like();
+    await flush();
+    expect(feedbackSent(ws)).toEqual([
+      ['like', 1],
+      ['unlike', 1],
+      ['like', 1],
+    ]);
+    expect(store.getState().ratings[1]).toBe('like');
+    c.like();
+    expect(store.getState().ratings[1]).toBe('none');
+    c.dispose();
+  });
+
+  it('a mood whose words mean nothing shows the server message under the box, and is not resent', async () => {
+    const { store, c, ws } = await booted();
+    c.setMood({ text: 'zzzzqqq' });
+    await flush();
+    const [frame] = ws.sentOfType('mood');
+    expect(store.getState().outboxSize).toBe(1);
+    ws.receive({ type: 'error', seq: 3, code: 'unknown_mood_words', message: 'No mood in “zzzzqqq”: try words like calm or upbeat.', ref: frame.ref });
+    const s = store.getState();
+    expect(s.moodError).toBe('No mood in “zzzzqqq”: try words like calm or upbeat.');
+    expect(s.moodPending).toBeNull();
+    expect(s.outboxSize).toBe(0);
+    expect(s.toasts).toEqual([]);
+    c.setMood({ text: 'rainy morning' });
+    expect(store.getState().moodError).toBeNull();
+    c.dispose();
+  });
+
+  it('over HTTP too (socket down): a 422 becomes the inline message', async () => {
+    const setMood = vi.fn().mockRejectedValue(new ApiError(422, 'unknown_mood_words', 'Nothing in “zzzzqqq” names a mood.'));
+    const { store, c, ws } = await booted({ api: { setMood } });
+    ws.serverClose(1008, 'flood');
+    c.setMood({ text: 'zzzzqqq' });
+    await flush();
+    expect(setMood).toHaveBeenCalledWith({ text: 'zzzzqqq' });
+    expect(store.getState().moodError).toBe('Nothing in “zzzzqqq” names a mood.');
+    c.dispose();
+  });
+
+  it('other refused frames become toasts and leave the outbox', async () => {
+    const { store, c, ws } = await booted();
+    c.feedback(makeTrack(99), 'like');
+    await flush();
+    const [frame] = ws.sentOfType('feedback');
+    ws.receive({ type: 'error', seq: 3, code: 'track_not_found', message: 'no such track', ref: frame.ref });
+    expect(store.getState().outboxSize).toBe(0);
+    expect(store.getState().toasts.map((t) => t.message)).toEqual(['no such track']);
+    expect(store.getState().moodError).toBeNull();
+    c.dispose();
+  });
+});
+
+describe('Controller: a like the server knows about', () => {
+  it('a track that arrives liked shows liked, and the first press takes the like back', async () => {
+    const liked = { ...makeTrack(1), media: { kind: 'midi' as const, url: '/m/1', playable: true }, liked: true };
+    const { store, c, ws } = await booted({ nowPlaying: liked });
+    c.like();
+    await flush();
+    expect(feedbackSent(ws)).toEqual([['unlike', 1]]);
+    expect(store.getState().ratings[1]).toBe('none');
     c.dispose();
   });
 });

@@ -1,17 +1,26 @@
 // The app's behaviour: wires the HTTP client, the socket, the audio engine and the
 // store together. Components call these methods; they never talk to the network.
+// Track navigation (play now, previous, prefetch), search and the catalog/settings live in
+// their own modules (navigation.ts, browse.ts, library.ts), reached through `nav`,
+// `browse` and `library`.
 import { createContext, useContext } from 'react';
 import { api as defaultApi, ApiError, setUnauthorizedHandler } from '../api/client';
-import { PlaybackEngine } from '../audio/engine';
+import { PlaybackEngine, type PlayerFactory } from '../audio/engine';
 import { preloadSynth } from '../audio/midiPlayer';
-import { coverDataUrl } from '../components/coverArt';
 import { loadPrefs, safeStorage, savePrefs } from '../lib/prefs';
 import { navigate } from '../lib/router';
+import { isPlayable } from '../lib/tracks';
 import type { FeedbackAction, Filters, Mood, MoodRequest, Track, User } from '../types';
 import { Outbox } from '../ws/outbox';
-import type { ServerFrame } from '../ws/protocol';
+import type { ClientFrame, ErrorFrame, ServerFrame } from '../ws/protocol';
 import { ReconnectingSocket, wsUrl, type SocketOptions } from '../ws/socket';
-import { currentTrack, moodMatches, type Theme } from './state';
+import { BrowseController } from './browse';
+import { DiscoverController } from './discover';
+import type { Host } from './host';
+import { LibraryController } from './library';
+import { MediaSessionBridge } from './mediaSession';
+import { Navigator } from './navigation';
+import { currentTrack, moodMatches, ratingOf, type Theme } from './state';
 import type { Store } from './store';
 
 export interface ControllerDeps {
@@ -19,13 +28,27 @@ export interface ControllerDeps {
   storage?: Storage | null;
   createSocket?: (opts: SocketOptions) => ReconnectingSocket;
   engine?: PlaybackEngine;
+  /** The engine's media players (tests pass fakes). */
+  playerFactory?: PlayerFactory;
   wsUrl?: string;
+  /** Search debounce (tests use 0). */
+  searchDebounceMs?: number;
+  /** Catalog status poll interval while it loads. */
+  catalogPollMs?: number;
 }
+
+/** Error codes that mean "this mood change was refused" (shown under the mood box). */
+const MOOD_ERROR_CODES = new Set(['unknown_mood', 'unknown_mood_words']);
 
 let toastSeq = 0;
 
-export class Controller {
+export class Controller implements Host {
   readonly api: typeof defaultApi;
+  readonly nav: Navigator;
+  readonly browse: BrowseController;
+  readonly library: LibraryController;
+  readonly discover: DiscoverController;
+  private readonly mediaSession = new MediaSessionBridge();
   private readonly storage: Storage | null;
   private readonly createSocket: (opts: SocketOptions) => ReconnectingSocket;
   readonly engine: PlaybackEngine;
@@ -34,7 +57,6 @@ export class Controller {
   private outboxUnsub: (() => void) | null = null;
   private unsubs: Array<() => void> = [];
   private nextAskedForSeq: number | null | undefined = undefined;
-  private lastMetaTrackId: number | null = null;
 
   constructor(
     readonly store: Store,
@@ -50,9 +72,17 @@ export class Controller {
           this.store.dispatch({ type: 'playback/loading', trackId: track.id, mediaKind: kind, durationMs }),
         onStatus: (status, message) => this.store.dispatch({ type: 'playback/status', status, message }),
         onProgress: (positionMs, durationMs) => this.store.dispatch({ type: 'playback/progress', positionMs, durationMs }),
-        onStarted: (track) => this.feedback(track, 'play', 0),
+        onStarted: (track) => {
+          this.nav.trackStarted();
+          this.feedback(track, 'play', 0);
+        },
         onEnded: (track, positionMs) => this.handleEnded(track, positionMs),
-      });
+        onFailed: (track, message) => this.nav.trackFailed(track, message),
+      }, deps.playerFactory);
+    this.nav = new Navigator(this);
+    this.browse = new BrowseController(this, deps.searchDebounceMs);
+    this.library = new LibraryController(this, deps.catalogPollMs);
+    this.discover = new DiscoverController(this);
   }
 
   private get dispatch() {
@@ -70,7 +100,14 @@ export class Controller {
     this.applyTheme(prefs.theme);
     setUnauthorizedHandler(() => this.loggedOut('Your session has ended. Please log in again.'));
     this.unsubs.push(this.store.subscribe(() => this.sync()));
-    this.installMediaSession();
+    this.mediaSession.install({
+      play: () => this.play(),
+      pause: () => this.pause(),
+      next: () => this.next(),
+      previous: () => this.previous(),
+      seek: (ms) => this.seek(ms),
+    });
+    this.library.watchCatalog();
     await this.checkSession();
   }
 
@@ -111,6 +148,8 @@ export class Controller {
       .moods()
       .then((r) => this.dispatch({ type: 'moods/loaded', moods: r.moods ?? [] }))
       .catch(() => this.toast('Could not load the mood presets.', 'error'));
+    void this.library.loadSettings();
+    this.library.watchCatalog();
     this.openSocket(user);
     const idle = (globalThis as { requestIdleCallback?: (fn: () => void) => void }).requestIdleCallback;
     if (idle) idle(() => void preloadSynth().catch(() => undefined));
@@ -163,7 +202,9 @@ export class Controller {
   private loggedOut(message: string | null): void {
     if (this.store.getState().auth.status !== 'authenticated') return;
     this.closeSocket();
-    this.engine.stop();
+    this.engine.dispose();
+    this.nav.reset();
+    this.browse.dispose();
     this.dispatch({ type: 'auth/loggedOut' });
     if (message) this.toast(message, 'error');
     navigate('/login', true);
@@ -186,15 +227,33 @@ export class Controller {
             if (e.frame.type === 'mood' && moodMatches(e.frame, mood)) this.outbox.ack(e.ref);
           }
         }
+        // Nothing to play: maybe the catalog is (re)loading; look at its state again.
+        if (!frame.now_playing && frame.tracks.length === 0) this.library.recheck();
         break;
       }
+      case 'ack':
+        this.nav.handleAck(frame.ref);
+        break;
       case 'error':
-        this.toast(frame.message || frame.code, 'error');
-        if (this.store.getState().moodPending) this.dispatch({ type: 'mood/failed' });
+        this.handleError(frame);
         break;
       default:
         break;
     }
+  }
+
+  private handleError(frame: ErrorFrame): void {
+    if (this.nav.handleError(frame)) return;
+    const ref = frame.ref === undefined ? null : String(frame.ref);
+    const refused = ref !== null ? this.outbox?.pending().find((e) => e.ref === ref) : undefined;
+    // The server refused this frame for good: resending it after a reconnect would not help.
+    if (refused && frame.code !== 'unavailable') this.outbox?.ack(refused.ref);
+    const aboutMood = refused ? refused.frame.type === 'mood' : MOOD_ERROR_CODES.has(frame.code);
+    if (aboutMood) {
+      this.dispatch({ type: 'mood/failed', message: frame.message || 'That mood was not understood.' });
+      return;
+    }
+    this.toast(frame.message || frame.code, 'error');
   }
 
   // --- keeping the audio engine on the right track ---------------------------
@@ -203,7 +262,14 @@ export class Controller {
     const s = this.store.getState();
     if (s.auth.status !== 'authenticated') return;
     const track = currentTrack(s);
-    if (track?.id !== this.engine.trackId) {
+    if (track && !isPlayable(track)) {
+      // Never handed to the engine (no silence for its length): passed over while playing.
+      if (this.engine.trackId !== null) {
+        this.engine.stop();
+        this.dispatch({ type: 'playback/stopped' });
+      }
+      this.nav.passOver(this.store.getState(), track);
+    } else if (track?.id !== this.engine.trackId) {
       if (track && s.playback.wantsToPlay) void this.engine.load(track, true);
       else if (this.engine.trackId !== null) {
         this.engine.stop();
@@ -221,30 +287,21 @@ export class Controller {
       this.nextAskedForSeq = s.queueSeq;
       this.socket.send({ type: 'next' });
     }
-    this.updateMediaSession(track, s.playback.status);
+    const now = this.store.getState();
+    this.mediaSession.update(currentTrack(now), now.playback.status);
+    this.nav.observe(now);
   }
 
   private handleEnded(track: Track, positionMs: number): void {
     this.feedback(track, 'complete', positionMs);
-    this.advance(track);
-  }
-
-  /** Move past `track` locally; the server's next queue frame confirms or corrects it. */
-  private advance(track: Track): void {
-    const s = this.store.getState();
-    if (s.source.kind === 'mix') {
-      const index = s.source.index + 1;
-      if (index < s.mix.tracks.length) this.dispatch({ type: 'source/set', source: { kind: 'mix', index } });
-      else {
-        this.dispatch({ type: 'source/set', source: { kind: 'queue' } });
-        this.toast('Quick Mix finished: back to your live queue.');
-      }
-    } else {
-      this.dispatch({ type: 'queue/advanceLocal', fromTrackId: track.id });
-    }
+    this.nav.advance(track);
   }
 
   // --- listener actions ------------------------------------------------------
+
+  sendFrame(frame: ClientFrame): boolean {
+    return this.socket?.send(frame) ?? false;
+  }
 
   feedback(track: Track, action: FeedbackAction, positionMs?: number): void {
     if (!this.socket) return;
@@ -265,6 +322,7 @@ export class Controller {
       if (s.queue.length === 0) this.toast('Nothing to play yet: pick a mood to get a queue.');
       return;
     }
+    if (!isPlayable(track)) return; // sync() passes over it
     if (this.engine.trackId === track.id) void this.engine.play();
     // else sync() (run by the dispatch above) has started loading it
   }
@@ -286,9 +344,9 @@ export class Controller {
     const s = this.store.getState();
     const track = currentTrack(s);
     if (track) {
-      const position = this.engine.trackId === track.id ? this.engine.position() : 0;
-      this.feedback(track, 'skip', position);
-      this.advance(track);
+      if (isPlayable(track)) this.feedback(track, 'skip', this.positionFor(track));
+      else if (s.source.kind === 'queue') this.sendFrame({ type: 'next' }); // never heard: no skip feedback
+      this.nav.advance(track);
       return;
     }
     if (s.source.kind === 'queue') {
@@ -296,9 +354,26 @@ export class Controller {
     }
   }
 
+  /** Back to the track played before in this tab. */
+  previous(): void {
+    this.nav.previous();
+  }
+
+  /** Play a track from search, "more like this" or the queue now. */
+  playNow(track: Track): void {
+    this.nav.playNow(track);
+  }
+
+  /** Like the current track, or take the like back when it is liked already. */
   like(): void {
-    const track = currentTrack(this.store.getState());
+    const s = this.store.getState();
+    const track = currentTrack(s);
     if (!track) return;
+    if (ratingOf(s, track) === 'like') {
+      this.dispatch({ type: 'rating/clear', trackId: track.id });
+      this.feedback(track, 'unlike', this.positionFor(track));
+      return;
+    }
     this.dispatch({ type: 'rating/set', trackId: track.id, rating: 'like' });
     this.feedback(track, 'like', this.positionFor(track));
   }
@@ -308,7 +383,7 @@ export class Controller {
     if (!track) return;
     this.dispatch({ type: 'rating/set', trackId: track.id, rating: 'dislike' });
     this.feedback(track, 'dislike', this.positionFor(track));
-    this.advance(track);
+    this.nav.advance(track);
   }
 
   private positionFor(track: Track): number {
@@ -341,69 +416,22 @@ export class Controller {
       .setMood(clean)
       .then((r) => this.dispatch({ type: 'mood/set', mood: r.mood }))
       .catch((err: Error) => {
-        this.dispatch({ type: 'mood/failed' });
-        this.toast(err.message, 'error');
+        if (err instanceof ApiError && (err.status === 422 || MOOD_ERROR_CODES.has(err.code))) {
+          this.dispatch({ type: 'mood/failed', message: err.message });
+        } else {
+          this.dispatch({ type: 'mood/failed' });
+          this.toast(err.message, 'error');
+        }
       });
+  }
+
+  clearMoodError(): void {
+    this.dispatch({ type: 'mood/clearError' });
   }
 
   setFilters(filters: Partial<Filters>): void {
     this.dispatch({ type: 'filters/set', filters });
     this.persist();
-  }
-
-  async quickMix(): Promise<void> {
-    const s = this.store.getState();
-    this.dispatch({ type: 'mix/loading' });
-    const seeds = [
-      ...(s.nowPlaying ? [s.nowPlaying.id] : []),
-      ...Object.entries(s.ratings)
-        .filter(([, r]) => r === 'like')
-        .map(([id]) => Number(id)),
-    ];
-    try {
-      const r = await this.api.quickmix(
-        {
-          mood: s.mood?.preset ?? undefined,
-          text: s.mood?.preset ? undefined : (s.mood?.text ?? undefined),
-          seed_track_ids: seeds.length ? [...new Set(seeds)].slice(0, 5) : undefined,
-          size: 20,
-        },
-        s.filters,
-      );
-      this.dispatch({ type: 'mix/loaded', id: r.mix_id, tracks: r.tracks ?? [], cached: !!r.cached });
-    } catch (err) {
-      this.dispatch({ type: 'mix/failed', error: (err as Error).message });
-    }
-  }
-
-  playMix(index = 0): void {
-    const s = this.store.getState();
-    if (!s.mix.tracks[index]) return;
-    this.engine.unlock();
-    this.dispatch({ type: 'source/set', source: { kind: 'mix', index } });
-    this.dispatch({ type: 'playback/wantsToPlay', value: true });
-  }
-
-  backToQueue(): void {
-    this.dispatch({ type: 'source/set', source: { kind: 'queue' } });
-  }
-
-  async loadRecommendations(): Promise<void> {
-    const s = this.store.getState();
-    this.dispatch({ type: 'reco/loading' });
-    try {
-      const r = await this.api.recommendations(
-        {
-          limit: 20,
-          mood: s.mood?.preset ?? undefined,
-          text: s.mood?.preset ? undefined : (s.mood?.text ?? undefined),
-        },
-        s.filters,
-      );
-      this.dispatch({ type: 'reco/loaded', tracks: r.tracks ?? [], explanation: r.explanation ?? null });
-    } catch (err) {
-      this.dispatch({ type: 'reco/failed', error: (err as Error).message });
-    }
   }
 
   setTheme(theme: Theme): void {
@@ -435,48 +463,14 @@ export class Controller {
     else root.dataset.theme = theme;
   }
 
-  private installMediaSession(): void {
-    const ms = typeof navigator !== 'undefined' ? navigator.mediaSession : undefined;
-    if (!ms) return;
-    const handlers: Array<[MediaSessionAction, MediaSessionActionHandler]> = [
-      ['play', () => this.play()],
-      ['pause', () => this.pause()],
-      ['nexttrack', () => this.next()],
-      ['seekto', (d) => d.seekTime !== undefined && this.seek(d.seekTime * 1000)],
-    ];
-    for (const [action, handler] of handlers) {
-      try {
-        ms.setActionHandler(action, handler);
-      } catch {
-        /* unsupported action */
-      }
-    }
-  }
-
-  private updateMediaSession(track: Track | null, status: string): void {
-    const ms = typeof navigator !== 'undefined' ? navigator.mediaSession : undefined;
-    if (!ms) return;
-    ms.playbackState = status === 'playing' ? 'playing' : track ? 'paused' : 'none';
-    const id = track?.id ?? null;
-    if (id === this.lastMetaTrackId) return;
-    this.lastMetaTrackId = id;
-    if (!track || typeof MediaMetadata === 'undefined') {
-      ms.metadata = null;
-      return;
-    }
-    ms.metadata = new MediaMetadata({
-      title: track.title,
-      artist: track.artists.join(', '),
-      album: track.album ?? '',
-      artwork: [{ src: coverDataUrl(track, 512), sizes: '512x512', type: 'image/svg+xml' }],
-    });
-  }
-
   dispose(): void {
     for (const u of this.unsubs) u();
     this.unsubs = [];
     this.closeSocket();
-    this.engine.stop();
+    this.engine.dispose();
+    this.nav.reset();
+    this.browse.dispose();
+    this.library.dispose();
     setUnauthorizedHandler(null);
   }
 }

@@ -2,10 +2,13 @@
 import type { ConnectionState } from '../ws/socket';
 import type { QueueFrame } from '../ws/protocol';
 import type { Filters, Mood, MoodPreset, MoodRequest, Track, User } from '../types';
+import { browseReducer, initialBrowse, type BrowseAction, type BrowseState } from './browseState';
+import { initialLibrary, libraryReducer, type LibraryAction, type LibraryState } from './libraryState';
 
 export type PlaybackStatus = 'idle' | 'loading' | 'playing' | 'paused' | 'error';
 export type Theme = 'system' | 'light' | 'dark';
-export type Rating = 'like' | 'dislike';
+/** 'none': taken back (an unlike), which overrides a `liked` flag from the server. */
+export type Rating = 'like' | 'dislike' | 'none';
 
 export interface Toast {
   id: number;
@@ -38,6 +41,8 @@ export interface AppState {
   moods: MoodPreset[];
   mood: Mood | null;
   moodPending: MoodRequest | null;
+  /** Why the last mood change was refused (e.g. words that mean nothing), shown under the text box. */
+  moodError: string | null;
   nowPlaying: Track | null;
   queue: Track[];
   queueReason: string | null;
@@ -45,6 +50,10 @@ export interface AppState {
   /** Ids that were not in the previous queue frame: they animate in. */
   queueNewIds: number[];
   source: Source;
+  /** A track this tab asked the server to play (a `play` frame) that no queue frame has confirmed yet. */
+  pendingPlay: number | null;
+  /** Tracks left in this tab, most recent last: what "previous" goes back to. */
+  backStack: Track[];
   playback: {
     status: PlaybackStatus;
     /** Whether the listener wants sound (true after pressing play, false after pause). */
@@ -60,9 +69,13 @@ export interface AppState {
   filters: Filters;
   mix: MixState;
   reco: RecoState;
+  browse: BrowseState;
+  library: LibraryState;
   toasts: Toast[];
   theme: Theme;
 }
+
+export const BACK_STACK_LIMIT = 50;
 
 export const defaultFilters: Filters = { allowExplicit: true, genre: '', yearMin: null, yearMax: null };
 
@@ -74,12 +87,15 @@ export function initialState(overrides: Partial<AppState> = {}): AppState {
     moods: [],
     mood: null,
     moodPending: null,
+    moodError: null,
     nowPlaying: null,
     queue: [],
     queueReason: null,
     queueSeq: null,
     queueNewIds: [],
     source: { kind: 'queue' },
+    pendingPlay: null,
+    backStack: [],
     playback: {
       status: 'idle',
       wantsToPlay: false,
@@ -94,6 +110,8 @@ export function initialState(overrides: Partial<AppState> = {}): AppState {
     filters: defaultFilters,
     mix: { status: 'idle', id: null, tracks: [], cached: false, error: null },
     reco: { status: 'idle', tracks: [], explanation: null, error: null },
+    browse: initialBrowse,
+    library: initialLibrary,
     toasts: [],
     theme: 'system',
     ...overrides,
@@ -101,6 +119,11 @@ export function initialState(overrides: Partial<AppState> = {}): AppState {
 }
 
 export type Action =
+  | CoreAction
+  | BrowseAction
+  | LibraryAction;
+
+type CoreAction =
   | { type: 'auth/loggedIn'; user: User; mood: Mood | null }
   | { type: 'auth/loggedOut' }
   | { type: 'auth/unreachable' }
@@ -109,9 +132,14 @@ export type Action =
   | { type: 'outbox/size'; size: number }
   | { type: 'ws/queue'; frame: QueueFrame }
   | { type: 'queue/advanceLocal'; fromTrackId: number }
+  | { type: 'queue/playLocal'; track: Track }
+  | { type: 'play/settled'; trackId: number }
+  | { type: 'nav/pushBack'; track: Track }
+  | { type: 'nav/popBack' }
   | { type: 'mood/requested'; request: MoodRequest }
   | { type: 'mood/set'; mood: Mood }
-  | { type: 'mood/failed' }
+  | { type: 'mood/failed'; message?: string | null }
+  | { type: 'mood/clearError' }
   | { type: 'playback/wantsToPlay'; value: boolean }
   | { type: 'playback/loading'; trackId: number; mediaKind: 'midi' | 'audio' | 'none'; durationMs: number }
   | { type: 'playback/status'; status: PlaybackStatus; message?: string | null }
@@ -119,6 +147,7 @@ export type Action =
   | { type: 'playback/volume'; volume: number }
   | { type: 'playback/stopped' }
   | { type: 'rating/set'; trackId: number; rating: Rating }
+  | { type: 'rating/clear'; trackId: number }
   | { type: 'filters/set'; filters: Partial<Filters> }
   | { type: 'mix/loading' }
   | { type: 'mix/loaded'; id: string; tracks: Track[]; cached: boolean }
@@ -153,12 +182,13 @@ export function reducer(state: AppState, action: Action): AppState {
     case 'auth/loggedIn':
       return { ...state, auth: { status: 'authenticated', user: action.user }, mood: action.mood ?? state.mood };
     case 'auth/loggedOut':
-      // Keep preferences (theme, volume, filters, presets); drop everything personal.
+      // Keep preferences (theme, volume, filters, presets) and what the catalog is; drop everything personal.
       return initialState({
         auth: { status: 'anonymous', user: null },
         theme: state.theme,
         filters: state.filters,
         moods: state.moods,
+        library: { ...initialLibrary, catalog: state.library.catalog },
         playback: { ...initialState().playback, volume: state.playback.volume },
       });
     case 'auth/unreachable':
@@ -171,9 +201,20 @@ export function reducer(state: AppState, action: Action): AppState {
       return state.outboxSize === action.size ? state : { ...state, outboxSize: action.size };
     case 'ws/queue': {
       const f = action.frame;
-      const tracks = reuse(state.queue, f.tracks);
+      let serverNow = f.now_playing;
+      let serverTracks = f.tracks;
+      let pendingPlay = state.pendingPlay;
+      if (pendingPlay !== null) {
+        if (serverNow?.id === pendingPlay) pendingPlay = null;
+        else if (state.nowPlaying?.id === pendingPlay) {
+          // A frame sent before the server saw our `play`: keep the chosen track until it confirms.
+          serverNow = state.nowPlaying;
+          serverTracks = serverTracks.filter((t) => t.id !== pendingPlay);
+        }
+      }
+      const tracks = reuse(state.queue, serverTracks);
       const nowPlaying =
-        f.now_playing && state.nowPlaying && f.now_playing.id === state.nowPlaying.id ? state.nowPlaying : f.now_playing;
+        serverNow && state.nowPlaying && serverNow.id === state.nowPlaying.id ? state.nowPlaying : serverNow;
       const mood = f.mood ?? state.mood;
       const moodPending =
         state.moodPending && f.mood && moodMatches(state.moodPending, f.mood) ? null : state.moodPending;
@@ -186,19 +227,41 @@ export function reducer(state: AppState, action: Action): AppState {
         queueNewIds: state.queueSeq === null ? [] : diffNewIds(state.nowPlaying, state.queue, tracks),
         mood,
         moodPending,
+        pendingPlay,
       };
     }
     case 'queue/advanceLocal': {
       if (!state.nowPlaying || state.nowPlaying.id !== action.fromTrackId) return state;
       const [next, ...rest] = state.queue;
-      return { ...state, nowPlaying: next ?? null, queue: rest, queueNewIds: [] };
+      return { ...state, nowPlaying: next ?? null, queue: rest, queueNewIds: [], pendingPlay: null };
     }
+    case 'queue/playLocal': {
+      const t = action.track;
+      return {
+        ...state,
+        source: { kind: 'queue' },
+        nowPlaying: state.nowPlaying?.id === t.id ? state.nowPlaying : t,
+        queue: state.queue.filter((q) => q.id !== t.id),
+        queueNewIds: [],
+        pendingPlay: t.id,
+      };
+    }
+    case 'play/settled':
+      return state.pendingPlay === action.trackId ? { ...state, pendingPlay: null } : state;
+    case 'nav/pushBack': {
+      if (state.backStack.at(-1)?.id === action.track.id) return state;
+      return { ...state, backStack: [...state.backStack, action.track].slice(-BACK_STACK_LIMIT) };
+    }
+    case 'nav/popBack':
+      return state.backStack.length ? { ...state, backStack: state.backStack.slice(0, -1) } : state;
     case 'mood/requested':
-      return { ...state, moodPending: action.request };
+      return { ...state, moodPending: action.request, moodError: null };
     case 'mood/set':
-      return { ...state, mood: action.mood, moodPending: null };
+      return { ...state, mood: action.mood, moodPending: null, moodError: null };
     case 'mood/failed':
-      return { ...state, moodPending: null };
+      return { ...state, moodPending: null, moodError: action.message ?? null };
+    case 'mood/clearError':
+      return state.moodError === null ? state : { ...state, moodError: null };
     case 'playback/wantsToPlay':
       return { ...state, playback: { ...state.playback, wantsToPlay: action.value } };
     case 'playback/loading':
@@ -241,6 +304,8 @@ export function reducer(state: AppState, action: Action): AppState {
       };
     case 'rating/set':
       return { ...state, ratings: { ...state.ratings, [action.trackId]: action.rating } };
+    case 'rating/clear':
+      return state.ratings[action.trackId] === 'none' ? state : { ...state, ratings: { ...state.ratings, [action.trackId]: 'none' } };
     case 'filters/set':
       return { ...state, filters: { ...state.filters, ...action.filters } };
     case 'mix/loading':
@@ -265,8 +330,13 @@ export function reducer(state: AppState, action: Action): AppState {
       return { ...state, toasts: state.toasts.filter((t) => t.id !== action.id) };
     case 'theme/set':
       return { ...state, theme: action.theme };
-    default:
+    default: {
+      const browse = browseReducer(state.browse, action as BrowseAction);
+      if (browse !== state.browse) return { ...state, browse };
+      const library = libraryReducer(state.library, action as LibraryAction);
+      if (library !== state.library) return { ...state, library };
       return state;
+    }
   }
 }
 
@@ -275,6 +345,18 @@ export function moodMatches(req: MoodRequest, mood: Mood): boolean {
   if (req.mood !== undefined && mood.preset !== req.mood) return false;
   if (req.text !== undefined && (mood.text ?? '').trim() !== req.text.trim()) return false;
   return close(req.energy, mood.energy) && close(req.valence, mood.valence);
+}
+
+/** The upcoming tracks of the active source (the live queue, or the rest of the Quick Mix). */
+export function upcomingTracks(state: AppState): Track[] {
+  if (state.source.kind === 'mix') return state.mix.tracks.slice(state.source.index + 1);
+  return state.queue;
+}
+
+/** How the listener rated `track`: this tab's own rating, else the server's `liked` flag. */
+export function ratingOf(state: AppState, track: Track | null): Rating | undefined {
+  if (!track) return undefined;
+  return state.ratings[track.id] ?? (track.liked ? 'like' : undefined);
 }
 
 /** The track the player should be on right now. */

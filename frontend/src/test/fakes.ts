@@ -102,3 +102,55 @@ export function memoryStorage(): Storage {
     setItem: (k, v) => void m.set(k, String(v)),
   };
 }
+
+/** A track this server can play (MIDI by default). */
+export function playableTrack(id: number, over: Partial<Track> = {}): Track {
+  return makeTrack(id, { media: { kind: 'midi', url: `/api/tracks/${id}/media`, playable: true }, ...over });
+}
+
+/** A scriptable media player for the PlaybackEngine. */
+export class FakePlayer {
+  static made: FakePlayer[] = [];
+  onEnded: (() => void) | null = null;
+  onAudible: (() => void) | null = null;
+  pos = 0;
+  playing = false;
+  disposed = false;
+  preloaded: number[] = [];
+  loaded: number[] = [];
+  constructor(
+    readonly kind: 'midi' | 'audio',
+    private readonly opts: { fail?: Error | null; refuse?: Error | null; durationMs?: number; audible?: boolean } = {},
+  ) {
+    FakePlayer.made.push(this);
+  }
+  async preload(track: Track) {
+    this.preloaded.push(track.id);
+  }
+  async load(track: Track) {
+    if (this.opts.fail) throw this.opts.fail;
+    this.loaded.push(track.id);
+    return this.opts.durationMs ?? 10_000;
+  }
+  async play() {
+    if (this.opts.refuse) throw this.opts.refuse;
+    this.playing = true;
+    if (this.opts.audible !== false) queueMicrotask(() => this.onAudible?.());
+  }
+  pause() {
+    this.playing = false;
+  }
+  seek(ms: number) {
+    this.pos = ms;
+  }
+  setVolume() {}
+  position() {
+    return this.pos;
+  }
+  duration() {
+    return this.opts.durationMs ?? 10_000;
+  }
+  dispose() {
+    this.disposed = true;
+  }
+}

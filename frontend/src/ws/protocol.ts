@@ -8,7 +8,9 @@ export type ClientFrame =
   | { type: 'ping' }
   | { type: 'next'; ref?: string }
   | { type: 'mood'; mood?: string; text?: string; energy?: number; valence?: number; ref?: string }
-  | { type: 'feedback'; track_id: number; action: FeedbackAction; position_ms?: number; ref?: string };
+  | { type: 'feedback'; track_id: number; action: FeedbackAction; position_ms?: number; ref?: string }
+  /** Play this track now: the server makes it now_playing and sends a new queue. */
+  | { type: 'play'; track_id: number; ref?: string };
 
 export interface WelcomeFrame { type: 'welcome'; seq: number; user: User }
 export interface QueueFrame {
@@ -19,8 +21,8 @@ export interface QueueFrame {
   mood: Mood | null;
   reason: string | null;
 }
-export interface AckFrame { type: 'ack'; seq?: number; ref: string }
-export interface ErrorFrame { type: 'error'; seq?: number; code: string; message: string }
+export interface AckFrame { type: 'ack'; seq?: number; ref: string | number }
+export interface ErrorFrame { type: 'error'; seq?: number; code: string; message: string; ref?: string | number }
 export interface PongFrame { type: 'pong'; seq?: number }
 
 export type ServerFrame = WelcomeFrame | QueueFrame | AckFrame | ErrorFrame | PongFrame;
