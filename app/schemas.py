@@ -99,6 +99,13 @@ class LimitQuery(_NoNul):
     limit: int = Field(20, ge=1, le=100)
 
 
+class CoverQuery(_NoNul):
+    model_config = ConfigDict(extra="forbid")
+    # Pixels of the longer side, asked of the library server; bounded so that nobody makes it
+    # render a poster-sized image per request. Absent: the server's own size.
+    size: int | None = Field(None, ge=16, le=1200)
+
+
 class HistoryQuery(_NoNul):
     model_config = ConfigDict(extra="forbid")
     limit: int = Field(50, ge=1, le=200)
@@ -109,3 +116,10 @@ class SettingsBody(Strict):
     include_unplayable: bool = Field(
         description="queues and Quick Mix also hold tracks that cannot play on this server"
     )
+
+
+class TrackPageQuery(_NoNul):
+    model_config = ConfigDict(extra="forbid")
+    after: int = Field(0, ge=0, le=2**63 - 1, description="the last id of the previous page")
+    limit: int = Field(100, ge=1, le=500)
+    playable: bool = Field(False, description="only tracks that can play on this server")

@@ -14,8 +14,8 @@ from quart_schema import validate_querystring
 from app.errors import ApiError
 from app.hydrate import hydrate
 from app.moods_input import words_mean_something
-from app.routes.library_media import is_library_track, proxy_media
-from app.schemas import LimitQuery, SearchQuery
+from app.routes.library_media import is_library_track, proxy_cover, proxy_media
+from app.schemas import CoverQuery, LimitQuery, SearchQuery, TrackPageQuery
 from app.state import AppState, get_state
 from app.store import tracks
 from app.views import track_json
@@ -33,6 +33,16 @@ def engine_or_503(state: AppState) -> Engine:
         raise ApiError(503, "index_unavailable", "the recommendation index is unavailable",
                        {"Retry-After": "5"})
     return state.engine
+
+
+@bp.get("")
+@validate_querystring(TrackPageQuery)
+async def list_tracks(query_args: TrackPageQuery) -> ResponseReturnValue:
+    """The catalog in id order, a page at a time (``next_after`` is null on the last page)."""
+    q = query_args
+    found = await tracks.page(get_state().db, q.after, q.limit, q.playable)
+    return {"tracks": [track_json(t) for t in found],
+            "next_after": found[-1].id if len(found) == q.limit else None}
 
 
 @bp.get("/<int:track_id>")
@@ -70,6 +80,19 @@ async def search(query_args: SearchQuery) -> ResponseReturnValue:
         results += (await hydrate(state.db, semantic))[: query_args.limit - len(results)]
     message = None if results else f"Nothing matches \u201c{query_args.q[:60]}\u201d"
     return {"tracks": results, "message": message}
+
+
+@bp.get("/<int:track_id>/cover")
+@validate_querystring(CoverQuery)
+async def cover(track_id: int, query_args: CoverQuery) -> ResponseReturnValue:
+    """The cover art of a library track, proxied from its library server (Track ``cover``)."""
+    state = get_state()
+    track = await tracks.get(state.db, track_id)
+    if track is None:
+        raise ApiError(404, "track_not_found", f"no track with id {track_id}")
+    if not is_library_track(track):
+        raise ApiError(404, "no_cover", "this track has no cover art")
+    return await proxy_cover(state, track, query_args.size)
 
 
 @bp.get("/<int:track_id>/media")

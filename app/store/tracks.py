@@ -81,6 +81,26 @@ async def upsert_batch(conn: asyncpg.Connection, records: Sequence[TrackRecord])
     return [by_key[(r.source, r.external_id)] for r in records]
 
 
+async def set_audio_features(conn: asyncpg.Connection,
+                             features: Sequence[tuple[int, dict[str, float], Sequence[str]]]) -> list[int]:
+    """(track id, audio features, descriptors) from an analysis: written only to tracks that
+    still have no features (public data that arrived meanwhile wins); their descriptors gain
+    the new words. Returns the ids written."""
+    rows = await conn.fetch(
+        """
+        UPDATE tracks t SET audio = f.audio,
+            descriptors = t.descriptors || ARRAY(SELECT d FROM unnest(f.descriptors::text[]) AS d
+                                                 WHERE d <> ALL(t.descriptors)),
+            updated_at = now()
+        FROM unnest($1::bigint[], $2::jsonb[], $3::text[]) AS f(id, audio, descriptors)
+        WHERE t.id = f.id AND t.audio = '{}'::jsonb
+        RETURNING t.id
+        """,
+        [f[0] for f in features], [f[1] for f in features], [_pg_array(f[2]) for f in features],
+    )
+    return [r["id"] for r in rows]
+
+
 def _pg_array(values: Sequence[str]) -> str:
     escaped = (v.replace("\\", "\\\\").replace('"', '\\"') for v in values)
     return "{" + ",".join(f'"{v}"' for v in escaped) + "}"
@@ -153,6 +173,17 @@ async def iterate(db: Database, batch: int = 2000) -> AsyncIterator[list[Catalog
             return
         yield [_track(row) for row in rows]
         last = rows[-1]["id"]
+
+
+async def page(db: Database, after: int, limit: int, playable_only: bool) -> list[CatalogTrack]:
+    """Tracks in id order after ``after`` (keyset paging); "playable" as in counts()."""
+    rows = await db.fetch(
+        f"SELECT {_COLUMNS} FROM tracks WHERE id > $1"
+        " AND (NOT $3 OR (media_kind <> 'none' AND coalesce(media_ref, '') <> ''))"
+        " ORDER BY id LIMIT $2",
+        after, limit, playable_only,
+    )
+    return [_track(row) for row in rows]
 
 
 async def catalog_version(db: Database) -> str:

@@ -46,8 +46,18 @@ async function playableTracks() {
   const status = await getJson('/api/catalog/status');
   if (!status) throw new Error('no /api/catalog/status on this server');
   if (status.state === 'loading') console.log(`# the catalog is still loading (${status.loaded}/${status.total}); measuring what is there`);
-  const total = status.tracks ?? 0;
   const found = [];
+  const listing = await getJson('/api/tracks?playable=true&limit=500');
+  if (listing && Array.isArray(listing.tracks)) {
+    let page = listing;
+    for (;;) {
+      found.push(...page.tracks.filter((t) => t.media?.playable && t.media.url));
+      if (page.next_after == null || found.length >= LIMIT) break;
+      page = await getJson(`/api/tracks?playable=true&limit=500&after=${page.next_after}`);
+    }
+    return { tracks: found.slice(0, LIMIT === Infinity ? undefined : LIMIT), status };
+  }
+  const total = status.tracks ?? 0;
   let seen = 0;
   let misses = 0;
   for (let start = 1; seen < total && misses < MAX_MISSES && found.length < LIMIT; start += SCAN_CONCURRENCY) {

@@ -325,3 +325,14 @@ async def test_like_toggles_and_history_has_one_row_per_outcome(catalog_app: Any
     rows = [(e["track"]["id"], e["action"], e["position_ms"]) for e in history["events"]]
     assert rows == [(first, "unlike", None), (second, "skip", 42_000), (first, "complete", 200_000),
                     (first, "like", None)]
+
+
+async def test_the_catalog_pages_in_id_order_and_can_list_only_what_plays(catalog_app: Any) -> None:
+    client = catalog_app.test_client()
+    first = await (await client.get("/api/tracks?limit=120")).get_json()
+    second = await (await client.get(f"/api/tracks?limit=200&after={first['next_after']}")).get_json()
+    ids = [t["id"] for t in first["tracks"] + second["tracks"]]
+    assert len(ids) == 300 and ids == sorted(ids) and second["next_after"] is None
+    playable = await (await client.get("/api/tracks?playable=true&limit=500")).get_json()
+    assert len(playable["tracks"]) == 100 and all(t["media"]["playable"] for t in playable["tracks"])
+    assert (await client.get("/api/tracks?limit=0")).status_code == 422
