@@ -9,14 +9,8 @@ from app.errors import ApiError
 from app.store import tracks
 from app.store.db import Database
 from app.store.moods import StoredMood
-from recsys.moods import PRESETS, MoodSpec
+from recsys.moods import MoodSpec, is_preset
 from recsys.vocabulary import unknown_words
-
-_PRESET_IDS = frozenset(p.id for p in PRESETS)
-
-
-def is_preset(preset: str) -> bool:
-    return preset in _PRESET_IDS
 
 
 def mood_spec(

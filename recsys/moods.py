@@ -219,6 +219,10 @@ PRESETS: tuple[MoodPreset, ...] = (
 _BY_ID: dict[str, MoodPreset] = {p.id: p for p in PRESETS}
 
 
+def is_preset(preset_id: str) -> bool:
+    return preset_id in _BY_ID
+
+
 def get_preset(preset_id: str) -> MoodPreset:
     """The preset with this id; KeyError if there is none."""
     try:

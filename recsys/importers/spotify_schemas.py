@@ -11,21 +11,11 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Literal
 
+from recsys.catalog import AUDIO_FEATURES
+
 SchemaName = Literal["hit_predictor", "spotify_tracks", "tidytuesday"]
 
-FEATURE_COLUMNS: tuple[str, ...] = (
-    "danceability",
-    "energy",
-    "key",
-    "loudness",
-    "mode",
-    "speechiness",
-    "acousticness",
-    "instrumentalness",
-    "liveness",
-    "valence",
-    "tempo",
-)
+FEATURE_COLUMNS: tuple[str, ...] = AUDIO_FEATURES  # Spotify's column names are the canonical ones
 
 
 class SchemaError(ValueError):
