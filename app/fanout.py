@@ -16,6 +16,7 @@ from typing import Protocol
 
 from app.store.events import Event
 from app.store.moods import StoredMood
+from app.store.settings import UserSettings
 
 
 class LiveFanout(Protocol):
@@ -27,8 +28,17 @@ class LiveFanout(Protocol):
         """The user's mood changed."""
         ...
 
+    async def settings(self, user_id: int, settings: UserSettings) -> None:
+        """The user's settings changed (what their queue may hold)."""
+        ...
+
     async def refresh(self, user_id: int, reason: str) -> None:
-        """Something else the user's queue depends on changed (``reason``: "settings")."""
+        """Something else the user's queue depends on changed (``reason``: "library")."""
+        ...
+
+    def live_users(self) -> set[int]:
+        """Users with a live connection to this process (cheap: no I/O). For changes that
+        are seen by every instance on its own, such as a library going offline."""
         ...
 
 
@@ -41,5 +51,11 @@ class NoFanout:
     async def mood(self, user_id: int, mood: StoredMood) -> None:
         return None
 
+    async def settings(self, user_id: int, settings: UserSettings) -> None:
+        return None
+
     async def refresh(self, user_id: int, reason: str) -> None:
         return None
+
+    def live_users(self) -> set[int]:
+        return set()

@@ -17,6 +17,13 @@ Decisions and invariants:
 - A removed song's track keeps its history and features and loses its sound.
 - Credentials never leave this process: not in URLs (subsonic.py sends them in POST bodies),
   not in logs, not in API answers, not in error messages.
+- A library connected through the HTTP API is ``guarded``: every connection to it goes through
+  ``net_guard.GuardedTransport`` with the policy of ``library_allowed_hosts`` (a listener must
+  not make the server fetch what only the server can reach). The CLI is the administrator's
+  and connects anywhere; redirects are never followed either way.
+- A song that becomes a track of its own has no audio features; app/library_analysis.py
+  analyses the start of its stream in the background. A re-sync of a changed song keeps the
+  features its track already has.
 """
 
 from __future__ import annotations
@@ -30,6 +37,7 @@ from dataclasses import dataclass, field, fields
 
 import httpx
 
+from app import library_analysis
 from app.catalog import with_ids
 from app.library_board import BOARD
 from app.state import AppState
@@ -37,10 +45,12 @@ from app.store import libraries, tracks
 from app.store.db import Database
 from app.store.events import Event
 from app.store.libraries import Library
+from config import Settings
 from recsys.catalog import CatalogTrack, TrackRecord, library_media_ref, parse_library_ref
 from recsys.encoder import AsyncEncoder
 from recsys.importers.matching import MatchStats, best_match, song_ids, title_variants
 from recsys.importers.merge import add_unique
+from recsys.importers.net_guard import AddressPolicy, GuardedTransport
 from recsys.importers.report import ImportReport, RowError
 from recsys.importers.subsonic import PAGE_SIZE, LibraryError, SubsonicClient, base_url, detect
 from recsys.importers.subsonic_songs import LibrarySong, parse_song, song_record
@@ -79,26 +89,46 @@ class SyncResult:
 
 # -- connecting ----------------------------------------------------------------------------
 
+def address_policy(settings: Settings) -> AddressPolicy:
+    """The addresses a guarded library may have (recsys.importers.net_guard)."""
+    own = [httpx.URL(settings.public_url).host] if settings.public_url else []
+    return AddressPolicy.build(settings.library_allowed_hosts, own)
+
+
+def _transport(policy: AddressPolicy | None) -> Callable[[], httpx.AsyncBaseTransport] | None:
+    return (lambda: GuardedTransport(policy)) if policy is not None else None
+
+
 async def connect(db: Database, owner_id: int | None, url: str, username: str, secret: str,
-                  is_api_key: bool = False) -> Library:
+                  is_api_key: bool = False, policy: AddressPolicy | None = None) -> Library:
     """Check the server and the credentials (one ping), then remember the library.
-    LibraryError: unreachable, refused, not a Subsonic server, or already connected ("exists")."""
+    ``policy``: the address check for a library connected by a listener (the HTTP API); the
+    library is then guarded for good. None: the administrator's CLI, any address.
+    LibraryError: unreachable, refused, not a Subsonic server, already connected ("exists"),
+    or an address the policy refuses ("forbidden", before anything is sent)."""
     if not secret:
         raise LibraryError("a password or an API key is needed", "auth")
-    creds, info = await detect(url, username, secret, is_api_key)
+    creds, info = await detect(url, username, secret, is_api_key, transport=_transport(policy))
     base = base_url(url)
     library = await libraries.create(db, owner_id, "subsonic", base, creds, info.api_version,
-                                     info.server_type)
+                                     info.server_type, guarded=policy is not None)
     if library is None:
         raise LibraryError(f"{base} is already connected for {username}", "exists")
     log.info("library %d connected: %s (API %s, auth %s)", library.id, base, info.api_version, creds.mode)
     return library
 
 
-async def open_client(db: Database, library: Library) -> SubsonicClient:
+async def open_client(db: Database, library: Library, policy: AddressPolicy | None = None) -> SubsonicClient:
+    """A client for the library; a guarded library's connections are checked with ``policy``
+    (and refused outright without one: a guarded library is never reached unchecked)."""
     creds = await libraries.credentials(db, library.id)
     if creds is None:
         raise LibraryError("this library is no longer connected", "not_found")
+    if library.guarded:
+        if policy is None:
+            raise LibraryError("this library was connected by a listener; its address must be checked",
+                               "forbidden")
+        return SubsonicClient(library.url, creds, transport=GuardedTransport(policy))
     return SubsonicClient(library.url, creds)
 
 
@@ -110,7 +140,7 @@ async def client_for(state: AppState, library_id: int) -> SubsonicClient:
         library = await libraries.get(state.db, library_id)
         if library is None:
             raise LibraryError("this library is no longer connected", "not_found")
-        client = clients[library_id] = await open_client(state.db, library)
+        client = clients[library_id] = await open_client(state.db, library, address_policy(state.settings))
     return client
 
 
@@ -125,16 +155,18 @@ async def close_clients(state: AppState, library_id: int | None = None) -> None:
 # -- syncing -------------------------------------------------------------------------------
 
 async def sync(db: Database, index: TrackIndex | None, encoder: AsyncEncoder | None, library: Library,
-               on_progress: SyncProgress | None = None, page_size: int = PAGE_SIZE) -> SyncResult:
+               on_progress: SyncProgress | None = None, page_size: int = PAGE_SIZE,
+               policy: AddressPolicy | None = None) -> SyncResult:
     """Bring the catalog in line with the library: new songs added (matched to the public data
-    where possible), changed ones updated, removed ones unplayable. See the module docstring."""
+    where possible), changed ones updated, removed ones unplayable. See the module docstring.
+    ``policy``: the address check for a guarded library (``address_policy``)."""
     generation = await libraries.start_sync(db, library.id)
     if generation is None:
         raise LibraryError("a sync of this library is already running", "busy")
     result = SyncResult(library.id, report=ImportReport(source=library.url))
     started = time.perf_counter()
     try:
-        async with await open_client(db, library) as client:
+        async with await open_client(db, library, policy) as client:
             async for page in client.iter_songs(page_size):
                 await _sync_page(db, index, encoder, library.id, generation, page, result)
                 result.songs += len(page)
@@ -198,6 +230,9 @@ async def _sync_page(db: Database, index: TrackIndex | None, encoder: AsyncEncod
             track = existing.get(track_id) if track_id is not None else None
         if rule == OWN or track is None:
             record, rule = song_record(library_id, song), OWN
+            if track is not None:  # a changed song: the features analysed from its sound stay
+                record.audio = dict(track.audio)
+                add_unique(record.descriptors, track.descriptors)
         else:
             record = records.get((track.source, track.external_id)) or _copy(track)
             _give_sound(record, library_id, song)
@@ -286,12 +321,14 @@ def start_background_sync(state: AppState, library: Library) -> asyncio.Task[Syn
 
     async def run() -> SyncResult | None:
         try:
-            return await sync(state.db, state.index, state.encoder, library)
+            return await sync(state.db, state.index, state.encoder, library,
+                              policy=address_policy(state.settings))
         except LibraryError as exc:
             log.warning("library %d sync failed: %s", library.id, exc.message)
             return None
         finally:
             running.pop(library.id, None)
+            library_analysis.wake(state)  # new songs without features wait for their analysis
 
     task = asyncio.create_task(run(), name=f"library-sync-{library.id}")
     running[library.id] = task

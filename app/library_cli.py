@@ -2,6 +2,10 @@
 
 The password (or API key) comes from MUSICREC_LIBRARY_PASSWORD / MUSICREC_LIBRARY_API_KEY or
 a hidden prompt, never from the command line (shell history, `ps`) and never into a log.
+
+The CLI is the administrator's: it connects any address (the HTTP API's address policy,
+``library_allowed_hosts``, is for listeners). After a sync it analyses the sound of the songs
+that have no audio features (app/library_analysis.py), with progress, unless --no-analysis.
 """
 
 from __future__ import annotations
@@ -16,8 +20,10 @@ import typer
 
 from app import library
 from app.catalog_cli import Catalog, console, open_catalog, settings_from_cli
+from app.library_analysis import AnalysisCounts, AudioAnalysis
 from app.store import libraries, users
-from recsys.importers.subsonic import LibraryError
+from recsys.importers.net_guard import AddressPolicy
+from recsys.importers.subsonic import LibraryError, SubsonicClient
 
 library_cli = typer.Typer(help="Your own music library (a Subsonic-compatible server) as the catalog "
                           "that plays.", no_args_is_help=True)
@@ -34,18 +40,63 @@ def _secret(api_key: bool) -> str:
     return str(typer.prompt("API key" if api_key else "Password", hide_input=True))
 
 
-async def _sync(catalog: Catalog, lib: libraries.Library) -> None:
+async def _sync(catalog: Catalog, lib: libraries.Library, analyse: bool = True) -> None:
     started = time.perf_counter()
 
     def progress(done: int) -> None:
         rate = done / max(time.perf_counter() - started, 1e-6)
         console.print(f"  {done:,} songs ({rate:,.0f}/s)", end="\r")
 
-    result = await library.sync(catalog.db, catalog.index, catalog.encoder, lib, on_progress=progress)
-    if catalog.index is not None:
-        await catalog.index.optimize()
+    policy = library.address_policy(catalog.settings)
+    result = await library.sync(catalog.db, catalog.index, catalog.encoder, lib, on_progress=progress,
+                                policy=policy)
     console.print()
     console.print(result.summary())
+    if analyse:
+        await _analyse(catalog, policy)
+    if catalog.index is not None:
+        await catalog.index.optimize()
+
+
+async def _analyse(catalog: Catalog, policy: AddressPolicy) -> None:
+    """Features from the sound of every song that has none (of every reachable library)."""
+    waiting = sum(c["pending"] for c in (await libraries.analysis_counts(catalog.db)).values())
+    if not waiting:
+        return
+    console.print(f"Analysing the sound of {waiting:,} songs without audio features "
+                  f"(the first {catalog.settings.library_analysis_max_bytes // 1024 // 1024} MiB of each)")
+    clients: dict[int, SubsonicClient] = {}
+
+    async def client_for(library_id: int) -> SubsonicClient:
+        if library_id not in clients:
+            found = await libraries.get(catalog.db, library_id)
+            if found is None:
+                raise LibraryError("this library is no longer connected", "not_found")
+            clients[library_id] = await library.open_client(catalog.db, found, policy)
+        return clients[library_id]
+
+    async def offline(library_id: int, error: str) -> None:
+        console.print(f"[yellow]library {library_id} cannot be reached ({error}); its songs wait for "
+                      "the next sync or the server[/yellow]")
+
+    def progress(counts: AnalysisCounts) -> None:
+        console.print(f"  {counts.done + counts.failed:,} of {waiting:,} analysed "
+                      f"({counts.failed:,} could not be)", end="\r")
+
+    settings = catalog.settings
+    analysis = AudioAnalysis(catalog.db, catalog.index, catalog.encoder, client_for,
+                             workers=max(1, settings.library_analysis_workers),
+                             queue_size=settings.library_analysis_queue,
+                             max_bytes=settings.library_analysis_max_bytes, on_offline=offline)
+    analysis.on_progress = progress
+    try:
+        counts = await analysis.run_until_empty()
+    finally:
+        for client in clients.values():
+            await client.close()
+    console.print()
+    console.print(f"audio analysis: {counts.done:,} songs analysed, {counts.failed:,} could not be "
+                  f"(undecodable or gone), {waiting - counts.done - counts.failed:,} still waiting")
 
 
 @library_cli.command("add")
@@ -59,6 +110,8 @@ def add(
                                               "to this library")] = None,
     no_sync: Annotated[bool, typer.Option("--no-sync", help="connect only; sync later")] = False,
     no_index: Annotated[bool, typer.Option("--no-index", help="store only; index later")] = False,
+    no_analysis: Annotated[bool, typer.Option("--no-analysis", help="leave the analysis of songs "
+                                              "without features to the server")] = False,
 ) -> None:
     """Connect a Subsonic-compatible server (Navidrome, Jellyfin, Airsonic, Gonic, Supysonic...)."""
     secret = _secret(api_key)
@@ -75,7 +128,7 @@ def add(
             console.print(f"library {lib.id} connected: {lib.url} (Subsonic API {lib.api_version}, "
                           f"{lib.auth_mode} authentication)")
             if not no_sync:
-                await _sync(catalog, lib)
+                await _sync(catalog, lib, analyse=not no_analysis)
 
     _run(main())
 
@@ -84,6 +137,8 @@ def add(
 def sync(
     library_id: Annotated[int, typer.Argument(help="the library's id (see `musicrec library list`)")],
     no_index: Annotated[bool, typer.Option("--no-index")] = False,
+    no_analysis: Annotated[bool, typer.Option("--no-analysis", help="leave the analysis of songs "
+                                              "without features to the server")] = False,
 ) -> None:
     """Sync a library again: new songs added, changed ones updated, removed ones unplayable."""
 
@@ -92,7 +147,7 @@ def sync(
             lib = await libraries.get(catalog.db, library_id)
             if lib is None:
                 raise typer.BadParameter(f"no library {library_id}")
-            await _sync(catalog, lib)
+            await _sync(catalog, lib, analyse=not no_analysis)
 
     _run(main())
 
@@ -104,12 +159,16 @@ def list_libraries() -> None:
     async def main() -> None:
         async with open_catalog(settings_from_cli(), with_index=False) as catalog:
             counts = await libraries.song_counts(catalog.db)
+            analysis = await libraries.analysis_counts(catalog.db)
             for lib in await libraries.all_libraries(catalog.db):
                 status = "online" if lib.online else f"offline ({lib.last_error})"
                 synced = lib.last_sync_at.isoformat(timespec="seconds") if lib.last_sync_at else "never"
                 songs = counts.get(lib.id, 0)
+                done = analysis.get(lib.id, {})
                 console.print(f"{lib.id:>4}  {lib.url}  user {lib.username}  {songs:,} songs  "
-                              f"{status}  last sync {synced} ({lib.sync_state})")
+                              f"{status}  last sync {synced} ({lib.sync_state})  analysed "
+                              f"{done.get('done', 0):,}, waiting {done.get('pending', 0):,}, "
+                              f"failed {done.get('failed', 0):,}")
 
     _run(main())
 

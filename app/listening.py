@@ -89,22 +89,28 @@ async def change_settings(state: AppState, user_id: int, settings: UserSettings)
     """Persist the settings; Quick Mix caches fall away and live queues are recomputed."""
     stored = await put_settings(state.db, user_id, settings)
     await quickmix_cache.bump_profile(state, user_id)
-    await state.fanout.refresh(user_id, "settings")
+    await state.fanout.settings(user_id, stored)
     return stored
 
 
-async def listening_filter(state: AppState, user_id: int, base: TrackFilter | None = None) -> TrackFilter:
-    """The filter of what this listener *hears* (live queue, Quick Mix): only tracks that can
-    play on this server, unless their settings include the rest. Discovery (recommendations,
-    search, similar) shows everything and does not use it."""
-    settings = await get_settings(state.db, user_id)
+def hearing_filter(settings: UserSettings, base: TrackFilter | None = None) -> TrackFilter:
+    """The filter of what a listener *hears* (live queue, Quick Mix): only tracks that can play
+    on this server, unless their settings include the rest, and nothing from a library server
+    that is down. Discovery (recommendations, search, similar) shows everything."""
     flt = base if base is not None else TrackFilter()
     flt.playable_only = not settings.include_unplayable
-    return playable_filter(flt)  # and nothing from a library server that is down
+    return playable_filter(flt)
+
+
+async def listening_filter(state: AppState, user_id: int, base: TrackFilter | None = None) -> TrackFilter:
+    """hearing_filter with the listener's stored settings."""
+    return hearing_filter(await get_settings(state.db, user_id), base)
 
 
 async def session_seed(
     state: AppState, user_id: int, events_kept: int
-) -> tuple[StoredMood | None, list[Event]]:
-    """What a live session is rebuilt from: the user's mood and latest events, oldest first."""
-    return await moods.get_mood(state.db, user_id), await events.latest(state.db, user_id, events_kept)
+) -> tuple[StoredMood | None, list[Event], UserSettings]:
+    """What a live session is rebuilt from: the user's mood, latest events (oldest first) and
+    settings."""
+    return (await moods.get_mood(state.db, user_id), await events.latest(state.db, user_id, events_kept),
+            await get_settings(state.db, user_id))

@@ -7,10 +7,10 @@ from typing import Any, Protocol
 
 from app.library_board import BOARD
 from app.store.moods import StoredMood
-from recsys.catalog import CatalogTrack, is_playable
+from recsys.catalog import AUDIO_FEATURES, CatalogTrack, is_playable, parse_library_ref
+from recsys.moods import get_preset, is_preset
 
-_AUDIO_KEYS = ("energy", "valence", "danceability", "tempo", "acousticness", "instrumentalness",
-               "speechiness", "liveness", "loudness", "key", "mode")
+_AUDIO_KEYS = AUDIO_FEATURES  # Track.audio: every canonical feature the track has
 
 
 def external_links(track: CatalogTrack) -> dict[str, str] | None:
@@ -43,6 +43,8 @@ def track_json(track: CatalogTrack, score: float | None = None, reason: str | No
             "playable": has_media,
         },
         "source": track.source,
+        # A library track's cover art, proxied (may answer 404 when the library has none).
+        "cover": f"/api/tracks/{track.id}/cover" if parse_library_ref(track.media_ref) else None,
     }
     links = external_links(track)
     if links is not None:
@@ -89,10 +91,5 @@ def mood_json(mood: StoredMood | None) -> dict[str, Any] | None:
 
 def mood_label(preset: str | None, text: str | None) -> str:
     if preset:
-        from recsys.moods import PRESETS
-
-        for candidate in PRESETS:
-            if candidate.id == preset:
-                return candidate.label
-        return preset.replace("_", " ").title()
+        return get_preset(preset).label if is_preset(preset) else preset.replace("_", " ").title()
     return text or "Any mood"

@@ -73,10 +73,18 @@ class Settings(BaseSettings):
     quickmix_ttl_s: int = Field(600, ge=1)
     demo_catalog: bool = True  # load the built-in demo catalog on first start
     library_check_interval_s: float = Field(30.0, gt=0)  # how often each library server is pinged
+    # Hosts (names, addresses, networks) a listener may connect a library at through the HTTP
+    # API; empty: any LAN or public address but loopback (see docs/library.md).
+    library_allowed_hosts: Annotated[list[str], NoDecode] = Field(default_factory=list)
+    # Audio analysis of library songs without features: processes (0 = none), queued songs,
+    # and how many bytes of each song's stream are fetched.
+    library_analysis_workers: int = Field(1, ge=0, le=16)
+    library_analysis_queue: int = Field(32, ge=1, le=10_000)
+    library_analysis_max_bytes: int = Field(12 * 1024 * 1024, ge=65_536, le=256 * 1024 * 1024)
 
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
 
-    @field_validator("allowed_origins", "trusted_proxies", mode="before")
+    @field_validator("allowed_origins", "trusted_proxies", "library_allowed_hosts", mode="before")
     @classmethod
     def _split_list(cls, value: Any) -> Any:
         # Comma-separated in the environment; a JSON list works too.

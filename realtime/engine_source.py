@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import logging
 
-from app.listening import listening_filter
+from app.listening import hearing_filter
 from app.state import AppState
 from realtime.queue_frames import Ranked
 from realtime.session_state import Snapshot
@@ -27,7 +27,7 @@ class EngineSource:
         if engine is None:  # no index (yet): queues stay empty rather than failing
             return []
         spec = session.mood.spec if session.mood is not None else None
-        flt = await listening_filter(self._state, session.user_id)
+        flt = hearing_filter(session.settings)  # the settings travel with the session: no query
         try:
             profile = await engine.new_session(spec, flt)
         except KeyError:  # a preset that no longer exists: fall back to no mood

@@ -15,14 +15,20 @@ from redis.exceptions import RedisError
 
 from app.store.events import Event
 from app.store.moods import StoredMood
+from app.store.settings import UserSettings
+from realtime.hub import Hub
 from realtime.user_queue import UserQueues
 
 log = logging.getLogger("musicrec.realtime")
 
 
 class RealtimeFanout:
-    def __init__(self, queues: UserQueues) -> None:
+    def __init__(self, queues: UserQueues, hub: Hub) -> None:
         self._queues = queues
+        self._hub = hub
+
+    def live_users(self) -> set[int]:
+        return self._hub.local_users()
 
     async def feedback(self, user_id: int, event: Event) -> None:
         try:
@@ -35,6 +41,12 @@ class RealtimeFanout:
             await self._queues.on_mood(user_id, mood)
         except (RedisError, OSError) as exc:
             log.warning("mood change of user %s not published: %s", user_id, exc)
+
+    async def settings(self, user_id: int, settings: UserSettings) -> None:
+        try:
+            await self._queues.on_settings(user_id, settings)
+        except (RedisError, OSError) as exc:
+            log.warning("settings change of user %s not published: %s", user_id, exc)
 
     async def refresh(self, user_id: int, reason: str) -> None:
         try:

@@ -1,7 +1,7 @@
-"""A listening session's queue state in Redis: mood, now playing, upcoming, excluded tracks,
-the latest events and ``ver`` (bumped by every change that affects the queue). Key layout:
-realtime/session_keys.py. Every change is one Lua script; the rules about actions come from
-recsys.actions, passed to the scripts as arguments.
+"""A listening session's queue state in Redis: mood, the listener's settings, now playing,
+upcoming, excluded tracks, the latest events and ``ver`` (bumped by every change that affects
+the queue). Key layout: realtime/session_keys.py. Every change is one Lua script; the rules
+about actions come from recsys.actions, passed to the scripts as arguments.
 """
 
 from __future__ import annotations
@@ -13,6 +13,7 @@ from typing import Any
 from redis.asyncio import Redis
 
 from app.store.moods import StoredMood
+from app.store.settings import DEFAULT_SETTINGS, UserSettings
 from realtime.queue_frames import Ranked, pack_one, unpack_one, unpack_ranked
 from realtime.session_keys import STATE_TTL_S, TOUCH_FN, SessionKeys
 from recsys.actions import advances, excludes
@@ -35,14 +36,15 @@ local function advance(st, excl)
 end
 """
 
-# KEYS: st excl ev; ARGV: ttl mood_json n_events events... excl_ids...
+# KEYS: st excl ev; ARGV: ttl mood_json settings_json n_events events... excl_ids...
 _INIT = """
 if redis.call('EXISTS', KEYS[1]) == 1 then return 0 end
-local n = tonumber(ARGV[3])
-redis.call('HSET', KEYS[1], 'ver', 1, 'qver', 0, 'np', '', 'q', '', 'mood', ARGV[2], 'evn', n)
+local n = tonumber(ARGV[4])
+redis.call('HSET', KEYS[1], 'ver', 1, 'qver', 0, 'np', '', 'q', '', 'mood', ARGV[2], 'set', ARGV[3],
+           'evn', n)
 redis.call('DEL', KEYS[2], KEYS[3])
-for i = 4, 3 + n do redis.call('RPUSH', KEYS[3], ARGV[i]) end
-for i = 4 + n, #ARGV do redis.call('SADD', KEYS[2], ARGV[i]) end
+for i = 5, 4 + n do redis.call('RPUSH', KEYS[3], ARGV[i]) end
+for i = 5 + n, #ARGV do redis.call('SADD', KEYS[2], ARGV[i]) end
 for _, k in ipairs(KEYS) do redis.call('EXPIRE', k, ARGV[1]) end
 return 1
 """
@@ -112,6 +114,15 @@ redis.call('EXPIRE', KEYS[1], ARGV[1])
 return ver
 """
 
+# KEYS: st; ARGV: settings_json ttl
+_SET_SETTINGS = """
+if redis.call('EXISTS', KEYS[1]) == 0 then return -1 end
+redis.call('HSET', KEYS[1], 'set', ARGV[1])
+local ver = redis.call('HINCRBY', KEYS[1], 'ver', 1)
+redis.call('EXPIRE', KEYS[1], ARGV[2])
+return ver
+"""
+
 # KEYS: st; ARGV: mood_json ttl
 _SET_MOOD = """
 if redis.call('EXISTS', KEYS[1]) == 0 then return -1 end
@@ -134,6 +145,7 @@ class Snapshot:
     events: list[tuple[int, str]]
     excluded: set[int] = field(default_factory=set)
     user_id: int = 0
+    settings: UserSettings = DEFAULT_SETTINGS  # the listener's (app.store.settings), kept with the state
 
 
 class SessionState:
@@ -146,14 +158,16 @@ class SessionState:
         self._apply = redis.register_script(_APPLY_EVENT)
         self._next = redis.register_script(_NEXT)
         self._mood = redis.register_script(_SET_MOOD)
+        self._settings = redis.register_script(_SET_SETTINGS)
         self._play = redis.register_script(_PLAY)
         self._bump = redis.register_script(_BUMP)
 
     async def init(
-        self, user_id: int, mood: StoredMood | None, events: list[tuple[int, str]], excluded: set[int]
+        self, user_id: int, mood: StoredMood | None, events: list[tuple[int, str]], excluded: set[int],
+        settings: UserSettings = DEFAULT_SETTINGS,
     ) -> bool:
         """Create the session from what PostgreSQL knows, unless another instance just did."""
-        args: list[Any] = [STATE_TTL_S, _mood_arg(mood), len(events)]
+        args: list[Any] = [STATE_TTL_S, _mood_arg(mood), _settings_arg(settings), len(events)]
         args += [f"{tid}:{action}" for tid, action in events]
         args += sorted(excluded)
         return bool(await self._init(keys=self.keys.keys(user_id, "st", "excl", "ev"), args=args))
@@ -182,6 +196,12 @@ class SessionState:
         ver = int(await self._bump(keys=self.keys.keys(user_id, "st"), args=[STATE_TTL_S]))
         return None if ver < 0 else ver
 
+    async def set_settings(self, user_id: int, settings: UserSettings) -> int | None:
+        """The listener's settings changed (the queue depends on them); the new ver."""
+        ver = int(await self._settings(keys=self.keys.keys(user_id, "st"),
+                                       args=[_settings_arg(settings), STATE_TTL_S]))
+        return None if ver < 0 else ver
+
     async def set_mood(self, user_id: int, mood: StoredMood | None) -> int | None:
         ver = int(await self._mood(keys=self.keys.keys(user_id, "st"), args=[_mood_arg(mood), STATE_TTL_S]))
         return None if ver < 0 else ver
@@ -189,10 +209,10 @@ class SessionState:
     async def snapshot(self, user_id: int) -> Snapshot | None:
         st, excl, ev = self.keys.keys(user_id, "st", "excl", "ev")
         async with self._redis.pipeline(transaction=True) as pipe:
-            pipe.hmget(st, "ver", "qver", "np", "q", "mood")
+            pipe.hmget(st, "ver", "qver", "np", "q", "mood", "set")
             pipe.smembers(excl)
             pipe.lrange(ev, 0, -1)
-            (ver, qver, np, queued, mood), excluded, events = await pipe.execute()
+            (ver, qver, np, queued, mood, settings), excluded, events = await pipe.execute()
         if ver is None:
             return None
         return Snapshot(
@@ -201,6 +221,7 @@ class SessionState:
             now_playing=unpack_one(np),
             upcoming=unpack_ranked(queued),
             mood=_mood(mood),
+            settings=_settings(settings),
             events=[_event(e) for e in events],
             excluded={int(i) for i in excluded},
             user_id=user_id,
@@ -209,6 +230,14 @@ class SessionState:
 
 def _mood_arg(mood: StoredMood | None) -> str:
     return json.dumps(mood.to_record(), separators=(",", ":")) if mood else ""
+
+
+def _settings_arg(settings: UserSettings) -> str:
+    return json.dumps(settings.to_record(), separators=(",", ":"))
+
+
+def _settings(raw: bytes | None) -> UserSettings:
+    return UserSettings.from_record(json.loads(raw)) if raw else DEFAULT_SETTINGS
 
 
 def _mood(raw: bytes | None) -> StoredMood | None:

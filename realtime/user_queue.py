@@ -19,6 +19,7 @@ import msgpack
 from app.listening import session_seed
 from app.state import AppState
 from app.store.moods import StoredMood
+from app.store.settings import UserSettings
 from app.views import mood_label
 from realtime.coalesce import Coalescer
 from realtime.hub import Hub
@@ -47,6 +48,7 @@ _REASONS = {
     "play_now": "Playing your pick",
     "settings": "Settings changed",
     "catalog": "The catalog is ready",
+    "library": "A music library went offline or came back",
 }
 
 
@@ -108,10 +110,10 @@ class UserQueues:
         await asyncio.shield(pending)
 
     async def _rebuild(self, user_id: int) -> None:
-        stored, latest = await session_seed(self._state, user_id, EVENTS_KEPT)
+        stored, latest, settings = await session_seed(self._state, user_id, EVENTS_KEPT)
         excluded = {e.track_id for e in latest if excludes(e.action)}
         await self._sessions.init(
-            user_id, stored, [(e.track_id, e.action) for e in latest], excluded
+            user_id, stored, [(e.track_id, e.action) for e in latest], excluded, settings
         )
 
     def request(self, user_id: int, reason: str) -> None:
@@ -127,8 +129,13 @@ class UserQueues:
         if await self._sessions.set_mood(user_id, mood) is not None:
             await self._changed(user_id, "mood")
 
+    async def on_settings(self, user_id: int, settings: UserSettings) -> None:
+        if await self._sessions.set_settings(user_id, settings) is not None:
+            await self._changed(user_id, "settings")
+
     async def on_refresh(self, user_id: int, reason: str) -> None:
-        """Something outside the session that the queue depends on changed (settings)."""
+        """Something outside the session that the queue depends on changed (settings, a
+        library's status)."""
         if await self._sessions.bump(user_id) is not None:
             await self._changed(user_id, reason)
 

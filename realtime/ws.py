@@ -105,7 +105,7 @@ def register(app: Quart) -> None:
         realtime = Realtime.build(state)
         state.extras[EXTRAS_KEY] = realtime
         await realtime.start()
-        state.fanout = RealtimeFanout(realtime.queues)
+        state.fanout = RealtimeFanout(realtime.queues, realtime.hub)
 
     async def drain(state: AppState) -> None:
         # Runs when the shutdown signal arrives, before the server stops: new handshakes get

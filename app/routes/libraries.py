@@ -1,7 +1,9 @@
 """`/api/libraries`: connect a Subsonic-compatible server, see its status, sync it, remove it.
 
-Invariant: no answer ever carries a library's password or API key (the store's ``Library``
-rows do not hold it); answers carry the username to the library's owner only.
+Invariants: no answer ever carries a library's password or API key (the store's ``Library``
+rows do not hold it); answers carry the username to the library's owner only. A library
+added here is checked against the address policy (``library_allowed_hosts``) before anything
+is sent to it, and on every connection after (app/library.py ``guarded``).
 """
 
 from __future__ import annotations
@@ -13,7 +15,7 @@ from quart import Blueprint
 from quart.typing import ResponseReturnValue
 from quart_schema import validate_request
 
-from app import library
+from app import library, library_analysis
 from app.auth.user import require_user_id
 from app.errors import ApiError
 from app.library_board import BOARD
@@ -35,12 +37,15 @@ _ERRORS: dict[str, tuple[int, str]] = {
     "exists": (409, "library_exists"),
     "busy": (409, "sync_running"),
     "not_found": (404, "library_not_found"),
+    "forbidden": (403, "library_address_refused"),
 }
+_ADMIN_HINT = ("; an administrator can connect it with `musicrec library add`, or allow the host in "
+               "the library_allowed_hosts setting")
 
 
 def api_error(exc: LibraryError) -> ApiError:
     status, code = _ERRORS.get(exc.kind, (502, "library_error"))
-    return ApiError(status, code, exc.message)
+    return ApiError(status, code, exc.message + (_ADMIN_HINT if exc.kind == "forbidden" else ""))
 
 
 class LibraryBody(BaseModel):
@@ -57,7 +62,8 @@ class LibraryBody(BaseModel):
         return self
 
 
-def library_json(lib: Library, user_id: int, songs: int, state: AppState) -> dict[str, Any]:
+def library_json(lib: Library, user_id: int, songs: int, state: AppState,
+                 analysis: dict[str, int] | None = None) -> dict[str, Any]:
     mine = lib.owner_id == user_id
     return {
         "id": lib.id,
@@ -81,6 +87,8 @@ def library_json(lib: Library, user_id: int, songs: int, state: AppState) -> dic
             "error": lib.last_sync_error,
             "report": lib.last_report,
         },
+        # Songs without audio features, analysed from their sound in the background.
+        "analysis": library_analysis.progress_json(analysis),
     }
 
 
@@ -103,7 +111,8 @@ async def add_library(data: LibraryBody) -> ResponseReturnValue:
     assert secret is not None
     try:
         lib = await library.connect(state.db, user_id, data.url, data.username, secret,
-                                    is_api_key=data.api_key is not None)
+                                    is_api_key=data.api_key is not None,
+                                    policy=library.address_policy(state.settings))
     except LibraryError as exc:
         raise api_error(exc) from None
     BOARD.set(lib.id, True)
@@ -117,7 +126,8 @@ async def list_libraries() -> ResponseReturnValue:
     user_id = await require_user_id()
     state = get_state()
     counts = await libraries.song_counts(state.db)
-    return {"libraries": [library_json(lib, user_id, counts.get(lib.id, 0), state)
+    analysis = await libraries.analysis_counts(state.db)
+    return {"libraries": [library_json(lib, user_id, counts.get(lib.id, 0), state, analysis.get(lib.id))
                           for lib in await libraries.all_libraries(state.db)]}
 
 
@@ -129,7 +139,8 @@ async def get_library(library_id: int) -> ResponseReturnValue:
     if lib is None:
         raise ApiError(404, "library_not_found", f"no library with id {library_id}")
     counts = await libraries.song_counts(state.db)
-    return {"library": library_json(lib, user_id, counts.get(lib.id, 0), state)}
+    analysis = await libraries.analysis_counts(state.db)
+    return {"library": library_json(lib, user_id, counts.get(lib.id, 0), state, analysis.get(lib.id))}
 
 
 @bp.post("/<int:library_id>/sync")

@@ -1,13 +1,18 @@
-"""The sound of a library track: a proxy of the library server's `stream` call.
+"""The sound and the cover art of a library track: proxies of the library server's `stream`
+and `getCoverArt` calls.
 
 Invariants: the browser talks to musicrec only (the library's URL and credentials never reach
 it); Range is forwarded and the upstream status (200/206), length and range come back as
 they are; the body is streamed chunk by chunk (never held whole); a library that cannot be
 reached answers 503 ``library_offline`` and is marked offline at once.
+Cover art is different: small, so read whole under a byte limit (``MAX_COVER_BYTES``), and
+passed on only when it is a raster image type (``COVER_TYPES``: never HTML or SVG, which a
+browser would run), with an ETag and a day of private caching.
 """
 
 from __future__ import annotations
 
+import hashlib
 from collections.abc import AsyncIterator
 
 from quart import Response, request
@@ -16,6 +21,7 @@ from app import library
 from app.errors import ApiError
 from app.library_status import record_status
 from app.state import AppState
+from app.store import libraries
 from recsys.catalog import CatalogTrack, parse_library_ref
 from recsys.importers.subsonic import LibraryError
 
@@ -53,4 +59,28 @@ async def proxy_media(state: AppState, track: CatalogTrack) -> Response:
     response = Response(body(), status=upstream.status_code, headers=headers)
     response.timeout = None  # a long track streams for longer than Quart's default 60 s
     response.headers["Cache-Control"] = "private, max-age=3600"
+    return response
+
+
+async def proxy_cover(state: AppState, track: CatalogTrack, size: int | None) -> Response:
+    ref = parse_library_ref(track.media_ref)
+    assert ref is not None
+    cover_id = await libraries.cover_of(state.db, ref[0], ref[1])
+    if cover_id is None:
+        raise ApiError(404, "no_cover", "the library has no cover art for this track")
+    try:
+        client = await library.client_for(state, ref[0])
+        data, content_type = await client.cover_art(cover_id, size)
+    except LibraryError as exc:
+        if exc.kind == "offline":
+            await record_status(state, ref[0], False, exc.message)
+            raise ApiError(503, "library_offline", "the library server of this track is unreachable",
+                           {"Retry-After": "30"}) from None
+        if exc.kind == "not_found":
+            raise ApiError(404, "no_cover", "the library has no cover art for this track") from None
+        raise ApiError(502, "library_error", exc.message) from None
+    response = Response(data, status=200, content_type=content_type)
+    response.set_etag(hashlib.sha1(data, usedforsecurity=False).hexdigest())
+    response.headers["Cache-Control"] = "private, max-age=86400"
+    await response.make_conditional(request)
     return response

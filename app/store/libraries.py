@@ -21,7 +21,7 @@ from recsys.importers.subsonic_songs import LibrarySong
 _COLUMNS = (
     "id, owner_id, kind, url, username, auth_mode, api_version, server_type, online, last_checked_at,"
     " last_error, sync_state, sync_generation, sync_done, sync_started_at, last_sync_at,"
-    " last_sync_error, last_report, created_at"
+    " last_sync_error, last_report, created_at, guarded"
 )
 
 
@@ -46,6 +46,7 @@ class Library:
     last_sync_error: str | None
     last_report: str | None
     created_at: datetime
+    guarded: bool  # added through the HTTP API: every connection is checked (net_guard)
 
 
 def _library(row: asyncpg.Record) -> Library:
@@ -53,17 +54,17 @@ def _library(row: asyncpg.Record) -> Library:
 
 
 async def create(db: Database, owner_id: int | None, kind: str, url: str, creds: Credentials,
-                 api_version: str | None, server_type: str | None) -> Library | None:
+                 api_version: str | None, server_type: str | None, guarded: bool = False) -> Library | None:
     """The new library, or None when this server and user are already connected."""
     row = await db.fetchrow(
         f"""
         INSERT INTO libraries (owner_id, kind, url, username, secret, auth_mode, api_version, server_type,
-                               last_checked_at)
-        VALUES ($1, $2, $3, $4, $5, $6, $7, $8, now())
+                               last_checked_at, guarded)
+        VALUES ($1, $2, $3, $4, $5, $6, $7, $8, now(), $9)
         ON CONFLICT (kind, url, username) DO NOTHING
         RETURNING {_COLUMNS}
         """,
-        owner_id, kind, url, creds.username, creds.secret, creds.mode, api_version, server_type,
+        owner_id, kind, url, creds.username, creds.secret, creds.mode, api_version, server_type, guarded,
     )
     return _library(row) if row else None
 
@@ -171,7 +172,11 @@ async def upsert_songs(conn: asyncpg.Connection, library_id: int, generation: in
             artist_id = EXCLUDED.artist_id, cover_art = EXCLUDED.cover_art,
             track_number = EXCLUDED.track_number, disc_number = EXCLUDED.disc_number,
             content_type = EXCLUDED.content_type, isrc = EXCLUDED.isrc, mbid = EXCLUDED.mbid,
-            seen_sync = EXCLUDED.seen_sync
+            seen_sync = EXCLUDED.seen_sync,
+            -- A song that failed analysis is tried again once the server says it changed.
+            analysis = CASE WHEN library_songs.analysis = 'failed'
+                            AND library_songs.fingerprint <> EXCLUDED.fingerprint
+                            THEN NULL ELSE library_songs.analysis END
         """,
         [
             (library_id, s.song_id, track_id, s.fingerprint(), rule, s.album_id, s.artist_id, s.cover_art,
@@ -257,3 +262,65 @@ async def match_candidates(conn: asyncpg.Connection | Database, titles: Sequence
         )
         for r in rows
     ]
+
+
+# -- audio analysis of songs without features (app/library_analysis.py) ----------------------
+
+# A song waits for analysis while it has not been tried and its track has no audio features
+# and plays from it (a song matched to a track that plays elsewhere is not this library's to
+# analyse).
+_NEEDS_ANALYSIS = """
+    s.analysis IS NULL AND t.audio = '{}'::jsonb
+    AND t.media_ref = 'library:' || s.library_id || ':' || s.song_id
+"""
+
+
+@dataclass(frozen=True, slots=True)
+class AnalysisJob:
+    library_id: int
+    song_id: str
+    track_id: int
+
+
+async def songs_to_analyse(db: Database, skip_libraries: Sequence[int], limit: int) -> list[AnalysisJob]:
+    """Up to ``limit`` songs waiting for analysis, of libraries not in ``skip_libraries``."""
+    rows = await db.fetch(
+        f"""
+        SELECT s.library_id, s.song_id, s.track_id FROM library_songs s JOIN tracks t ON t.id = s.track_id
+        WHERE {_NEEDS_ANALYSIS} AND s.library_id <> ALL($1::bigint[])
+        ORDER BY s.library_id, s.track_id LIMIT $2
+        """,
+        list(skip_libraries), limit,
+    )
+    return [AnalysisJob(r["library_id"], r["song_id"], r["track_id"]) for r in rows]
+
+
+async def analysis_counts(db: Database) -> dict[int, dict[str, int]]:
+    """Per library: songs waiting for analysis, analysed, and failed."""
+    rows = await db.fetch(
+        f"""
+        SELECT s.library_id,
+               count(*) FILTER (WHERE {_NEEDS_ANALYSIS}) AS pending,
+               count(*) FILTER (WHERE s.analysis = 'done') AS done,
+               count(*) FILTER (WHERE s.analysis = 'failed') AS failed
+        FROM library_songs s JOIN tracks t ON t.id = s.track_id
+        GROUP BY s.library_id
+        """
+    )
+    return {r["library_id"]: {key: int(r[key]) for key in ("pending", "done", "failed")} for r in rows}
+
+
+async def record_analysis(conn: asyncpg.Connection, done: Sequence[AnalysisJob],
+                          failed: Sequence[tuple[AnalysisJob, str]]) -> None:
+    await conn.executemany(
+        "UPDATE library_songs SET analysis = $3, analysis_error = $4 WHERE library_id = $1 AND song_id = $2",
+        [(j.library_id, j.song_id, "done", None) for j in done]
+        + [(j.library_id, j.song_id, "failed", error[:500]) for j, error in failed],
+    )
+
+
+async def cover_of(db: Database, library_id: int, song_id: str) -> str | None:
+    """The cover art id the library gave for this song, if any."""
+    value = await db.fetchval(
+        "SELECT cover_art FROM library_songs WHERE library_id = $1 AND song_id = $2", library_id, song_id)
+    return str(value) if value else None

@@ -11,6 +11,17 @@ from app.store.db import Database
 class UserSettings:
     include_unplayable: bool = False
 
+    def to_record(self) -> dict[str, bool]:
+        """The JSON-safe form the live session in Redis carries."""
+        return {"include_unplayable": self.include_unplayable}
+
+    @classmethod
+    def from_record(cls, record: dict[str, object]) -> UserSettings:
+        return cls(include_unplayable=record.get("include_unplayable") is True)
+
+
+DEFAULT_SETTINGS = UserSettings()
+
 
 async def get_settings(db: Database, user_id: int) -> UserSettings:
     row = await db.fetchrow("SELECT include_unplayable FROM user_settings WHERE user_id = $1", user_id)

@@ -153,7 +153,7 @@ def _sound_duration_ms(path: Path) -> int | None:
         return None
 
 
-def _pool_context() -> multiprocessing.context.BaseContext:
+def pool_context() -> multiprocessing.context.BaseContext:
     methods = multiprocessing.get_all_start_methods()
     return multiprocessing.get_context("forkserver" if "forkserver" in methods else "spawn")
 
@@ -195,7 +195,7 @@ def _serial(files: list[Path], root: Path) -> Iterator[FileOutcome]:
 
 
 def _parallel(files: list[Path], root: Path, workers: int) -> Iterator[FileOutcome]:
-    pool = ProcessPoolExecutor(max_workers=min(workers, len(files)), mp_context=_pool_context())
+    pool = ProcessPoolExecutor(max_workers=min(workers, len(files)), mp_context=pool_context())
     try:
         futures: dict[Future[FileOutcome], Path] = {
             pool.submit(analyse_file, path, root): path for path in files

@@ -22,7 +22,7 @@ import hashlib
 import json
 import logging
 import secrets
-from collections.abc import AsyncIterator, Mapping
+from collections.abc import AsyncIterator, Callable, Mapping
 from dataclasses import dataclass
 from typing import Any, Literal
 
@@ -41,6 +41,10 @@ DEFAULT_TIMEOUT = httpx.Timeout(10.0, connect=3.0)
 # servers and refuses a runaway answer long before it hurts memory.
 MAX_RESPONSE_BYTES = 8 * 1024 * 1024
 PAGE_SIZE = 500
+# Cover art: what a browser may be sent as an image (no SVG: it can carry script), and a size
+# limit far above a 1,200-pixel JPEG.
+COVER_TYPES = frozenset({"image/jpeg", "image/png", "image/webp", "image/gif"})
+MAX_COVER_BYTES = 4 * 1024 * 1024
 
 # Subsonic error codes (API docs): 40 wrong credentials, 41 token auth unsupported for LDAP
 # users, 42-44 OpenSubsonic auth mechanism errors, 50 not authorised, 70 not found.
@@ -151,18 +155,19 @@ class SubsonicClient:
                                "offline") from exc
         return self._parse(method, status, body)
 
-    async def _read_limited(self, response: httpx.Response, method: str) -> bytes:
+    async def _read_limited(self, response: httpx.Response, method: str, limit: int | None = None) -> bytes:
+        limit = self.max_response_bytes if limit is None else limit
         declared = response.headers.get("content-length")
-        if declared and declared.isdigit() and int(declared) > self.max_response_bytes:
+        if declared and declared.isdigit() and int(declared) > limit:
             raise LibraryError(f"the answer to {method} is too large ({int(declared):,} bytes, "
-                               f"limit {self.max_response_bytes:,})", "too_large")
+                               f"limit {limit:,})", "too_large")
         chunks: list[bytes] = []
         size = 0
         async for chunk in response.aiter_bytes():
             size += len(chunk)
-            if size > self.max_response_bytes:
+            if size > limit:
                 raise LibraryError(f"the answer to {method} is too large (over "
-                                   f"{self.max_response_bytes:,} bytes)", "too_large")
+                                   f"{limit:,} bytes)", "too_large")
             chunks.append(chunk)
         return b"".join(chunks)
 
@@ -260,16 +265,66 @@ class SubsonicClient:
         return response
 
 
+    async def cover_art(self, cover_id: str, size: int | None, max_bytes: int = MAX_COVER_BYTES,
+                        ) -> tuple[bytes, str]:
+        """(image bytes, content type) of ``getCoverArt``. Refused unless the answer is an image
+        of an allowed type (a server must not make us serve HTML or SVG to a browser) within
+        ``max_bytes``."""
+        params: dict[str, Any] = {"id": cover_id}
+        if size is not None:
+            params["size"] = size
+        try:
+            async with self._http.stream("POST", self._endpoint("getCoverArt"),
+                                         data=self._form(params)) as response:
+                content_type = response.headers.get("content-type", "").split(";")[0].strip().lower()
+                if response.status_code >= 400 or content_type not in COVER_TYPES:
+                    body = await self._read_limited(response, "getCoverArt")
+                    self._parse("getCoverArt", response.status_code, body)
+                    raise LibraryError("the library server answered getCoverArt without an image "
+                                       f"({content_type or 'no content type'})", "malformed")
+                body = await self._read_limited(response, "getCoverArt", max_bytes)
+        except httpx.TimeoutException as exc:
+            raise LibraryError("the library server did not answer getCoverArt in time", "offline") from exc
+        except httpx.TransportError as exc:
+            raise LibraryError(f"the library server cannot be reached ({type(exc).__name__})",
+                               "offline") from exc
+        return body, content_type
+
+
+async def read_head(response: httpx.Response, max_bytes: int) -> bytes:
+    """At most ``max_bytes`` of a stream's body, then the response is closed: the start of a
+    song is enough to analyse it, and the rest is never transferred."""
+    chunks: list[bytes] = []
+    size = 0
+    try:
+        async for chunk in response.aiter_raw():
+            chunks.append(chunk[: max_bytes - size])
+            size += len(chunks[-1])
+            if size >= max_bytes:
+                break
+    except httpx.TimeoutException as exc:
+        raise LibraryError("the library server stalled while streaming", "offline") from exc
+    except httpx.TransportError as exc:
+        raise LibraryError(f"the stream broke off ({type(exc).__name__})", "offline") from exc
+    finally:
+        await response.aclose()
+    return b"".join(chunks)
+
+
 async def detect(url: str, username: str, secret: str, is_api_key: bool = False,
-                 transport: httpx.AsyncBaseTransport | None = None) -> tuple[Credentials, ServerInfo]:
+                 transport: Callable[[], httpx.AsyncBaseTransport] | None = None,
+                 ) -> tuple[Credentials, ServerInfo]:
     """How to authenticate with this server, checked by a successful ping.
+
+    ``transport`` makes the transport of each client (a client closes its transport), e.g. a
+    ``net_guard.GuardedTransport`` that checks the server's address first.
 
     API key: only where the server lists the OpenSubsonic ``apiKeyAuthentication`` extension.
     Password: token + salt when ping says the API is 1.13 or later, else the ``enc:`` password.
     """
     if is_api_key:
         creds = Credentials(username, secret, "apikey")
-        async with SubsonicClient(url, creds, transport=transport) as client:
+        async with SubsonicClient(url, creds, transport=transport() if transport else None) as client:
             info = await _server_info(client, await client.call("ping"))
         if "apiKeyAuthentication" not in info.extensions:
             raise LibraryError("this server does not offer OpenSubsonic API keys; use a password", "auth")
@@ -277,13 +332,13 @@ async def detect(url: str, username: str, secret: str, is_api_key: bool = False,
     # The legacy form first: every server accepts it, and its answer carries the API version.
     # The hex form is only obfuscation, so it is what we fall back to, not what we keep.
     legacy = Credentials(username, secret, "password")
-    async with SubsonicClient(url, legacy, transport=transport) as client:
+    async with SubsonicClient(url, legacy, transport=transport() if transport else None) as client:
         answer = await client.call("ping")
         info = await _server_info(client, answer)
     if version_tuple(info.api_version) < (1, 13):
         return legacy, info
     token = Credentials(username, secret, "token")
-    async with SubsonicClient(url, token, transport=transport) as client:
+    async with SubsonicClient(url, token, transport=transport() if transport else None) as client:
         try:
             await client.call("ping")
         except LibraryError as exc:

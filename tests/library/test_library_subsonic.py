@@ -27,7 +27,9 @@ async def env(tmp_path_factory: pytest.TempPathFactory, run_schema: str,
               supysonic: Supysonic) -> AsyncIterator[dict[str, Any]]:
     tmp = tmp_path_factory.mktemp("library-app")
     schema = run_schema + "_lib"
-    app = create_app(make_settings(tmp, db_schema=schema, library_check_interval_s=3600))
+    # The test server is on loopback, which the address policy refuses unless it is listed.
+    app = create_app(make_settings(tmp, db_schema=schema, library_check_interval_s=3600,
+                                   library_allowed_hosts=["127.0.0.1"]))
     async with app.test_app() as running:
         state = app.extensions["musicrec"]
         local = write_song(tmp / "local" / "Harbour Lights.flac", "Harbour Lights", "Solo Person",
