@@ -19,7 +19,7 @@ from app.schemas import CoverQuery, LimitQuery, SearchQuery, TrackPageQuery
 from app.state import AppState, get_state
 from app.store import tracks
 from app.views import track_json
-from recsys.engine import Engine, Scored
+from recsys.engine import Engine, Scored, UnknownTrack
 from recsys.index.base import TrackFilter
 
 bp = Blueprint("catalog", __name__, url_prefix="/api/tracks")
@@ -59,7 +59,10 @@ async def similar(track_id: int, query_args: LimitQuery) -> ResponseReturnValue:
     state = get_state()
     if await tracks.get(state.db, track_id) is None:
         raise ApiError(404, "track_not_found", f"no track with id {track_id}")
-    found = await engine_or_503(state).similar(track_id, query_args.limit, TrackFilter())
+    try:
+        found = await engine_or_503(state).similar(track_id, query_args.limit, TrackFilter())
+    except UnknownTrack:  # in the catalog but not (yet) in the index: an import with --no-index
+        return {"tracks": [], "message": "this track is not indexed yet, so nothing is known to be like it"}
     return {"tracks": await hydrate(state.db, found)}
 
 

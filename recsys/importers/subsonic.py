@@ -107,6 +107,12 @@ def base_url(url: str) -> str:
     url = url.strip().rstrip("/")
     if not url.startswith(("http://", "https://")):
         raise LibraryError(f"{url!r} is not an http(s) URL", "bad_url")
+    try:  # control characters, a malformed host or port: refused here, not at the first request
+        parsed = httpx.URL(url)
+    except (httpx.InvalidURL, ValueError, UnicodeError):
+        raise LibraryError(f"{url[:80]!r} is not a valid URL", "bad_url") from None
+    if not parsed.host:
+        raise LibraryError(f"{url[:80]!r} names no host", "bad_url")
     return url.removesuffix("/rest")
 
 
