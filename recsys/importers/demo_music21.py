@@ -39,7 +39,7 @@ from recsys.importers.demo_corpus import (
 from recsys.importers.demo_features import descriptors_for, features_from_facts
 from recsys.importers.demo_media import ARCHIVE_PATH, load_manifest
 from recsys.importers.demo_parse import midi_bytes, midi_duration_ms, parent_title, parse_ref
-from recsys.importers.demo_score import region_word, score_facts
+from recsys.importers.demo_score import _text_bpm, region_word, score_facts
 from recsys.importers.demo_titles import album_for, movement_label, piece_title
 from recsys.importers.report import ImportReport, RowError
 
@@ -224,9 +224,20 @@ def render_midi(media_ref: str) -> bytes:
 
 
 def _midi_with_tempo(score: Any, default_bpm: float | None) -> bytes:
+    """MIDI at the tempo the features assumed: a word-only mark ("Slowly") gets the number the
+    features read into it, and a score with no numbered mark gets the default tempo. (MIDI
+    export skips number-less marks, so such a piece would otherwise play at 120 bpm.)"""
     from music21 import tempo
 
-    if default_bpm is not None and not score.recurse().getElementsByClass(tempo.MetronomeMark):
+    marks = list(score.recurse().getElementsByClass(tempo.MetronomeMark))
+    for mark in marks:
+        if mark.number is None and (bpm := _text_bpm(mark.text)):
+            mark.number = round(bpm)
+    if default_bpm is not None and all(mark.number is None for mark in marks):
+        # The export lets a number-less mark shadow one added at the same offset, so the
+        # marks that are there get the number too.
+        for mark in marks:
+            mark.number = round(default_bpm)
         score.insert(0, tempo.MetronomeMark(number=round(default_bpm)))
     return midi_bytes(score)
 

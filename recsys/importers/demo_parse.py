@@ -126,11 +126,16 @@ def _flat_copy(score: Any) -> Any:
 
     kinds = (note.GeneralNote, meter.TimeSignature, key.KeySignature, tempo.MetronomeMark)
     out = stream.Score()
-    for part in list(getattr(score, "parts", [])) or [score]:
+    for index, part in enumerate(list(getattr(score, "parts", [])) or [score]):
         flat = part.flatten()
         fresh = stream.Part()
         for element in flat.getElementsByClass(kinds):
             fresh.insert(flat.elementOffset(element), copy.deepcopy(element))
+        if index == 0 and score is not part:
+            # Tempo marks on the score itself (the default tempo render_midi adds) sit outside
+            # every part: without this the copy plays at MIDI's 120 bpm.
+            for mark in score.getElementsByClass(tempo.MetronomeMark):
+                fresh.insert(score.elementOffset(mark), copy.deepcopy(mark))
         out.insert(0, fresh)
     return out
 

@@ -39,7 +39,7 @@ from recsys.importers.demo_corpus import Piece, select_pieces
 from recsys.importers.demo_media import ARCHIVE_PATH, MAX_DURATION_MS, member_name, write_archive
 
 # Bump when parsing or rendering changes, so a resumed rebuild does not mix old and new output.
-RENDER_VERSION = 1
+RENDER_VERSION = 2
 TIME_LIMIT_S = 90.0
 WALL_LIMIT_FACTOR = 4.0
 # Scratch space in the checkout (build/ is git-ignored); the rebuild is a developer step.
