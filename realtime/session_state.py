@@ -114,21 +114,12 @@ redis.call('EXPIRE', KEYS[1], ARGV[1])
 return ver
 """
 
-# KEYS: st; ARGV: settings_json ttl
-_SET_SETTINGS = """
+# KEYS: st; ARGV: field ("mood" or "set") json ttl
+_SET_FIELD = """
 if redis.call('EXISTS', KEYS[1]) == 0 then return -1 end
-redis.call('HSET', KEYS[1], 'set', ARGV[1])
+redis.call('HSET', KEYS[1], ARGV[1], ARGV[2])
 local ver = redis.call('HINCRBY', KEYS[1], 'ver', 1)
-redis.call('EXPIRE', KEYS[1], ARGV[2])
-return ver
-"""
-
-# KEYS: st; ARGV: mood_json ttl
-_SET_MOOD = """
-if redis.call('EXISTS', KEYS[1]) == 0 then return -1 end
-redis.call('HSET', KEYS[1], 'mood', ARGV[1])
-local ver = redis.call('HINCRBY', KEYS[1], 'ver', 1)
-redis.call('EXPIRE', KEYS[1], ARGV[2])
+redis.call('EXPIRE', KEYS[1], ARGV[3])
 return ver
 """
 
@@ -157,8 +148,7 @@ class SessionState:
         self._init = redis.register_script(_INIT)
         self._apply = redis.register_script(_APPLY_EVENT)
         self._next = redis.register_script(_NEXT)
-        self._mood = redis.register_script(_SET_MOOD)
-        self._settings = redis.register_script(_SET_SETTINGS)
+        self._set_field = redis.register_script(_SET_FIELD)
         self._play = redis.register_script(_PLAY)
         self._bump = redis.register_script(_BUMP)
 
@@ -198,12 +188,13 @@ class SessionState:
 
     async def set_settings(self, user_id: int, settings: UserSettings) -> int | None:
         """The listener's settings changed (the queue depends on them); the new ver."""
-        ver = int(await self._settings(keys=self.keys.keys(user_id, "st"),
-                                       args=[_settings_arg(settings), STATE_TTL_S]))
-        return None if ver < 0 else ver
+        return await self._set(user_id, "set", _settings_arg(settings))
 
     async def set_mood(self, user_id: int, mood: StoredMood | None) -> int | None:
-        ver = int(await self._mood(keys=self.keys.keys(user_id, "st"), args=[_mood_arg(mood), STATE_TTL_S]))
+        return await self._set(user_id, "mood", _mood_arg(mood))
+
+    async def _set(self, user_id: int, name: str, value: str) -> int | None:
+        ver = int(await self._set_field(keys=self.keys.keys(user_id, "st"), args=[name, value, STATE_TTL_S]))
         return None if ver < 0 else ver
 
     async def snapshot(self, user_id: int) -> Snapshot | None:

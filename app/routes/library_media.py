@@ -33,19 +33,26 @@ def is_library_track(track: CatalogTrack) -> bool:
     return parse_library_ref(track.media_ref) is not None
 
 
+async def _refusal(state: AppState, library_id: int, exc: LibraryError, missing_code: str,
+                   missing_message: str) -> ApiError:
+    """The answer to a failed library call: an unreachable server is marked offline at once."""
+    if exc.kind == "offline":
+        await record_status(state, library_id, False, exc.message)
+        return ApiError(503, "library_offline", "the library server of this track is unreachable",
+                        {"Retry-After": "30"})
+    if exc.kind == "not_found":
+        return ApiError(404, missing_code, missing_message)
+    return ApiError(502, "library_error", exc.message)
+
+
 async def proxy_media(state: AppState, track: CatalogTrack) -> Response:
     ref = parse_library_ref(track.media_ref)
     assert ref is not None
     try:
         upstream = await library.open_stream(state, track, request.headers.get("Range"))
     except LibraryError as exc:
-        if exc.kind == "offline":
-            await record_status(state, ref[0], False, exc.message)
-            raise ApiError(503, "library_offline", "the library server of this track is unreachable",
-                           {"Retry-After": "30"}) from None
-        if exc.kind == "not_found":
-            raise ApiError(404, "media_missing", "the library no longer has this track") from None
-        raise ApiError(502, "library_error", exc.message) from None
+        raise await _refusal(state, ref[0], exc, "media_missing",
+                             "the library no longer has this track") from None
 
     async def body() -> AsyncIterator[bytes]:
         try:
@@ -72,13 +79,8 @@ async def proxy_cover(state: AppState, track: CatalogTrack, size: int | None) ->
         client = await library.client_for(state, ref[0])
         data, content_type = await client.cover_art(cover_id, size)
     except LibraryError as exc:
-        if exc.kind == "offline":
-            await record_status(state, ref[0], False, exc.message)
-            raise ApiError(503, "library_offline", "the library server of this track is unreachable",
-                           {"Retry-After": "30"}) from None
-        if exc.kind == "not_found":
-            raise ApiError(404, "no_cover", "the library has no cover art for this track") from None
-        raise ApiError(502, "library_error", exc.message) from None
+        raise await _refusal(state, ref[0], exc, "no_cover",
+                             "the library has no cover art for this track") from None
     response = Response(data, status=200, content_type=content_type)
     response.set_etag(hashlib.sha1(data, usedforsecurity=False).hexdigest())
     response.headers["Cache-Control"] = "private, max-age=86400"
