@@ -26,6 +26,8 @@ export interface Track {
   media: { kind: MediaKind; url: string | null; playable?: boolean };
   /** Where else to hear it, when known. */
   links?: TrackLinks | null;
+  /** A library track's cover art (`/api/tracks/<id>/cover`, takes `?size=`); null or absent: none. */
+  cover?: string | null;
   /** Whether the listener likes it (when the server says). */
   liked?: boolean;
   score?: number;
@@ -105,3 +107,48 @@ export interface CatalogStatus {
 export interface UserSettings {
   include_unplayable: boolean;
 }
+
+/** A music server connected as a catalog source (GET /api/libraries). */
+export interface Library {
+  id: number;
+  kind: 'subsonic' | string;
+  url: string;
+  /** Only to the listener who connected it, else null. */
+  username: string | null;
+  /** Whether this listener connected it (and so may sync or remove it). */
+  owned: boolean;
+  auth: 'apikey' | 'token' | 'password' | string | null;
+  api_version: string | null;
+  server_type: string | null;
+  status: 'online' | 'offline';
+  last_checked_at: string | null;
+  last_error: string | null;
+  /** Songs synced. */
+  tracks: number;
+  sync: LibrarySync;
+  analysis: LibraryAnalysis;
+}
+
+export interface LibrarySync {
+  state: 'never' | 'syncing' | 'done' | 'failed';
+  running: boolean;
+  songs_done: number | null;
+  started_at: string | null;
+  last_sync_at: string | null;
+  error: string | null;
+  report?: Record<string, unknown> | null;
+}
+
+/** Songs without audio features: waiting for, through, or refused by the analysis of their sound. */
+export interface LibraryAnalysis {
+  pending: number;
+  done: number;
+  failed: number;
+}
+
+/** POST /api/libraries: a password or an API key, never both. */
+export type ConnectLibraryRequest = {
+  kind: 'subsonic';
+  url: string;
+  username: string;
+} & ({ password: string; api_key?: never } | { api_key: string; password?: never });

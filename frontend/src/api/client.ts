@@ -1,6 +1,6 @@
 // Thin JSON client for the HTTP API. Relative URLs only, so the same build works
 // behind the Vite proxy, the Python backend and NGINX.
-import type { CatalogStatus, Filters, HistoryEvent, Mood, MoodPreset, MoodRequest, Track, User, UserSettings } from '../types';
+import type { CatalogStatus, ConnectLibraryRequest, Filters, HistoryEvent, Library, Mood, MoodPreset, MoodRequest, Track, User, UserSettings } from '../types';
 
 export class ApiError extends Error {
   readonly status: number;
@@ -162,4 +162,9 @@ export const api = {
   settings: () => request<{ settings: UserSettings }>('GET', '/api/me/settings'),
   saveSettings: (settings: Partial<UserSettings>) =>
     request<{ settings: UserSettings }>('PUT', '/api/me/settings', { body: settings }),
+  libraries: (signal?: AbortSignal) => request<{ libraries: Library[] }>('GET', '/api/libraries', { signal }),
+  addLibrary: (body: ConnectLibraryRequest) => request<{ library: Library }>('POST', '/api/libraries', { body }),
+  syncLibrary: (id: number) =>
+    request<{ accepted: boolean }>('POST', `/api/libraries/${encodeURIComponent(id)}/sync`),
+  removeLibrary: (id: number) => request<void>('DELETE', `/api/libraries/${encodeURIComponent(id)}`),
 };

@@ -1,9 +1,23 @@
+import type { MouseEvent } from 'react';
 import { catalogPercent, nothingPlayable } from '../store/libraryState';
 import { useAppState } from '../store/store';
+import { LIBRARY_URL_INPUT_ID } from './LibraryConnectForm';
+import { LIBRARY_SECTION_ID } from './LibrarySection';
+
+/** To "Your music library" in the settings: scroll there and put the cursor in the address field. */
+function goToLibrary(e: MouseEvent<HTMLAnchorElement>) {
+  const section = document.getElementById(LIBRARY_SECTION_ID);
+  if (!section) return; // the plain link still works
+  e.preventDefault();
+  section.scrollIntoView?.({ behavior: 'smooth', block: 'start' });
+  document.getElementById(LIBRARY_URL_INPUT_ID)?.focus({ preventScroll: true });
+}
 
 /** What to do when nothing here can play: the next steps, in plain words. */
 export function NothingPlayable({ scope }: { scope: 'catalog' | 'queue' }) {
   const empty = useAppState((s) => s.library.catalog.state === 'empty');
+  // A server without the libraries API: only its administrator can connect one.
+  const viaCli = useAppState((s) => s.libraries.status === 'unavailable');
   const headline =
     scope === 'queue'
       ? 'Nothing in your queue can play here.'
@@ -23,7 +37,20 @@ export function NothingPlayable({ scope }: { scope: 'catalog' | 'queue' }) {
         <li>
           import your audio folder: <code>musicrec import audio ~/Music</code>
         </li>
-        <li>or connect your library (a Subsonic server; coming).</li>
+        {viaCli ? (
+          <li>
+            or connect your music library (a Subsonic server):{' '}
+            <code>musicrec library add subsonic URL --user NAME</code>
+          </li>
+        ) : (
+          <li>
+            or connect your music library (Navidrome, Jellyfin or any Subsonic server) in{' '}
+            <a href={`#${LIBRARY_SECTION_ID}`} onClick={goToLibrary} data-testid="connect-library-link">
+              Settings › Your music library
+            </a>
+            .
+          </li>
+        )}
       </ul>
     </div>
   );

@@ -1,7 +1,8 @@
 import { useController } from '../store/controller';
 import { useAppState } from '../store/store';
+import { LibrarySection } from './LibrarySection';
 
-/** Listener settings kept on the server (every device and tab follows them). */
+/** Listener settings kept on the server (every device and tab follows them), and their music libraries. */
 export function SettingsPanel() {
   const c = useController();
   const settings = useAppState((s) => s.library.settings);
@@ -28,6 +29,7 @@ export function SettingsPanel() {
           ? 'This server does not keep settings.'
           : 'They show an “Open in Spotify” link, and the player passes over them.'}
       </p>
+      <LibrarySection />
     </section>
   );
 }

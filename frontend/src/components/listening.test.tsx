@@ -173,7 +173,8 @@ describe('CatalogNotice', () => {
     const notice = screen.getByTestId('nothing-playable');
     expect(notice).toHaveTextContent('Nothing in the catalog can play here.');
     expect(notice).toHaveTextContent('musicrec import audio ~/Music');
-    expect(notice).toHaveTextContent('connect your library (a Subsonic server; coming)');
+    expect(notice).toHaveTextContent('connect your music library (Navidrome, Jellyfin or any Subsonic server) in Settings › Your music library');
+    expect(notice).not.toHaveTextContent('coming');
     act(() => store.dispatch({ type: 'catalog/status', status: { state: 'empty', tracks: 0, playable: 0, loaded: 0, total: 0 } }));
     expect(screen.getByTestId('nothing-playable')).toHaveTextContent('The catalog is empty');
   });

@@ -1,8 +1,8 @@
 // The app's behaviour: wires the HTTP client, the socket, the audio engine and the
 // store together. Components call these methods; they never talk to the network.
-// Track navigation (play now, previous, prefetch), search and the catalog/settings live in
-// their own modules (navigation.ts, browse.ts, library.ts), reached through `nav`,
-// `browse` and `library`.
+// Track navigation (play now, previous, prefetch), search, the catalog/settings and the
+// connected music libraries live in their own modules (navigation.ts, browse.ts, library.ts,
+// libraries.ts), reached through `nav`, `browse`, `library` and `libraries`.
 import { createContext, useContext } from 'react';
 import { api as defaultApi, ApiError, setUnauthorizedHandler } from '../api/client';
 import { PlaybackEngine, type PlayerFactory } from '../audio/engine';
@@ -17,6 +17,7 @@ import { ReconnectingSocket, wsUrl, type SocketOptions } from '../ws/socket';
 import { BrowseController } from './browse';
 import { DiscoverController } from './discover';
 import type { Host } from './host';
+import { LibrariesController } from './libraries';
 import { LibraryController } from './library';
 import { MediaSessionBridge } from './mediaSession';
 import { Navigator } from './navigation';
@@ -35,6 +36,8 @@ export interface ControllerDeps {
   searchDebounceMs?: number;
   /** Catalog status poll interval while it loads. */
   catalogPollMs?: number;
+  /** Connected libraries poll interval while one syncs or is analysed. */
+  libraryPollMs?: number;
 }
 
 /** Error codes that mean "this mood change was refused" (shown under the mood box). */
@@ -47,6 +50,7 @@ export class Controller implements Host {
   readonly nav: Navigator;
   readonly browse: BrowseController;
   readonly library: LibraryController;
+  readonly libraries: LibrariesController;
   readonly discover: DiscoverController;
   private readonly mediaSession = new MediaSessionBridge();
   private readonly storage: Storage | null;
@@ -82,6 +86,7 @@ export class Controller implements Host {
     this.nav = new Navigator(this);
     this.browse = new BrowseController(this, deps.searchDebounceMs);
     this.library = new LibraryController(this, deps.catalogPollMs);
+    this.libraries = new LibrariesController(this, deps.libraryPollMs, () => this.library.recheck());
     this.discover = new DiscoverController(this);
   }
 
@@ -471,6 +476,7 @@ export class Controller implements Host {
     this.nav.reset();
     this.browse.dispose();
     this.library.dispose();
+    this.libraries.dispose();
     setUnauthorizedHandler(null);
   }
 }

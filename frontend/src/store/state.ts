@@ -3,6 +3,7 @@ import type { ConnectionState } from '../ws/socket';
 import type { QueueFrame } from '../ws/protocol';
 import type { Filters, Mood, MoodPreset, MoodRequest, Track, User } from '../types';
 import { browseReducer, initialBrowse, type BrowseAction, type BrowseState } from './browseState';
+import { initialLibraries, librariesReducer, type LibrariesAction, type LibrariesState } from './librariesState';
 import { initialLibrary, libraryReducer, type LibraryAction, type LibraryState } from './libraryState';
 
 export type PlaybackStatus = 'idle' | 'loading' | 'playing' | 'paused' | 'error';
@@ -70,7 +71,10 @@ export interface AppState {
   mix: MixState;
   reco: RecoState;
   browse: BrowseState;
+  /** The catalog's state and the server-side settings. */
   library: LibraryState;
+  /** The music servers connected as catalog sources ("Your music library"). */
+  libraries: LibrariesState;
   toasts: Toast[];
   theme: Theme;
 }
@@ -112,6 +116,7 @@ export function initialState(overrides: Partial<AppState> = {}): AppState {
     reco: { status: 'idle', tracks: [], explanation: null, error: null },
     browse: initialBrowse,
     library: initialLibrary,
+    libraries: initialLibraries,
     toasts: [],
     theme: 'system',
     ...overrides,
@@ -121,7 +126,8 @@ export function initialState(overrides: Partial<AppState> = {}): AppState {
 export type Action =
   | CoreAction
   | BrowseAction
-  | LibraryAction;
+  | LibraryAction
+  | LibrariesAction;
 
 type CoreAction =
   | { type: 'auth/loggedIn'; user: User; mood: Mood | null }
@@ -335,6 +341,8 @@ export function reducer(state: AppState, action: Action): AppState {
       if (browse !== state.browse) return { ...state, browse };
       const library = libraryReducer(state.library, action as LibraryAction);
       if (library !== state.library) return { ...state, library };
+      const libraries = librariesReducer(state.libraries, action as LibrariesAction);
+      if (libraries !== state.libraries) return { ...state, libraries };
       return state;
     }
   }

@@ -1,5 +1,5 @@
 import { decode, encode } from '@msgpack/msgpack';
-import type { Mood, Track } from '../types';
+import type { Library, Mood, Track } from '../types';
 
 export function makeTrack(id: number, over: Partial<Track> = {}): Track {
   return {
@@ -14,6 +14,35 @@ export function makeTrack(id: number, over: Partial<Track> = {}): Track {
     audio: { energy: 0.5, valence: 0.5, tempo: 120, acousticness: 0.2, danceability: 0.6 },
     media: { kind: 'none', url: null },
     reason: `because ${id}`,
+    ...over,
+  };
+}
+
+/** A connected library as GET /api/libraries lists it: owned, online, synced, nothing to analyse. */
+export function makeLibrary(id: number, over: Partial<Library> = {}): Library {
+  return {
+    id,
+    kind: 'subsonic',
+    url: `https://music${id}.example.org`,
+    username: 'ann',
+    owned: true,
+    auth: 'token',
+    api_version: '1.16.1',
+    server_type: 'navidrome',
+    status: 'online',
+    last_checked_at: '2026-01-01T10:00:00Z',
+    last_error: null,
+    tracks: 1234,
+    sync: {
+      state: 'done',
+      running: false,
+      songs_done: 1234,
+      started_at: '2026-01-01T09:59:00Z',
+      last_sync_at: '2026-01-01T10:00:00Z',
+      error: null,
+      report: null,
+    },
+    analysis: { pending: 0, done: 0, failed: 0 },
     ...over,
   };
 }

@@ -27,6 +27,10 @@ export function fakeApi(over: Partial<Record<keyof Api, unknown>> = {}) {
     catalogStatus: vi.fn().mockResolvedValue({ state: 'ready', tracks: 10, playable: 10, loaded: 10, total: 10 }),
     settings: vi.fn().mockResolvedValue({ settings: { include_unplayable: false } }),
     saveSettings: vi.fn().mockImplementation(async (s: { include_unplayable: boolean }) => ({ settings: s })),
+    libraries: vi.fn().mockResolvedValue({ libraries: [] }),
+    addLibrary: vi.fn(),
+    syncLibrary: vi.fn().mockResolvedValue({ accepted: true }),
+    removeLibrary: vi.fn().mockResolvedValue(undefined),
     ...over,
   } as unknown as Api;
 }
@@ -50,6 +54,7 @@ export async function booted(opts: BootOptions = {}) {
     wsUrl: 'ws://t/ws',
     searchDebounceMs: 0,
     catalogPollMs: 5,
+    libraryPollMs: 5,
     playerFactory: (kind) => new FakePlayer(kind, opts.playerOptions),
     createSocket: (o) => new ReconnectingSocket({ ...o, WebSocketImpl: FakeWebSocket as never, isOnline: () => true }),
   });
