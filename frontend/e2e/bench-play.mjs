@@ -18,7 +18,8 @@
 // first render (demo MIDI is rendered from the score on first request) is reported apart
 // ("server first fetch") and not inside the player's start time.
 //
-// Options (environment): BENCH_LIMIT (at most this many tracks; default all),
+// Options (environment): BENCH_LIMIT (at most this many tracks; default all), BENCH_ORDER=longest
+// (the longest pieces first, with BENCH_LIMIT: the heaviest starts),
 // BENCH_TIMEOUT_MS (give up on one track after this long; default 15000), CHROMIUM.
 // Output: a readable table, then one line per figure: `BENCH play_start_p50 <ms> ms`, ...
 import { BASE_URL, launch, registerUser, watchErrors } from './helpers.mjs';
@@ -52,9 +53,12 @@ async function playableTracks() {
     let page = listing;
     for (;;) {
       found.push(...page.tracks.filter((t) => t.media?.playable && t.media.url));
-      if (page.next_after == null || found.length >= LIMIT) break;
+      const all = process.env.BENCH_ORDER === 'longest'; // needs every track before choosing
+      if (page.next_after == null || (!all && found.length >= LIMIT)) break;
       page = await getJson(`/api/tracks?playable=true&limit=500&after=${page.next_after}`);
     }
+    // BENCH_ORDER=longest measures the longest pieces first (the heaviest to parse and voice).
+    if (process.env.BENCH_ORDER === 'longest') found.sort((a, b) => (b.duration_ms ?? 0) - (a.duration_ms ?? 0));
     return { tracks: found.slice(0, LIMIT === Infinity ? undefined : LIMIT), status };
   }
   const total = status.tracks ?? 0;
