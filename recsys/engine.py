@@ -206,15 +206,17 @@ class Engine:
         matching tracks gives fewer."""
         taken = list(taken)
         pool = distinct(await self._blend(text, audio, weights, flt, pool_size), taken)
-        chosen = mmr(pool, size, lam=lam, max_per_artist=per_artist, relevance=relevance(pool))
+        scores = relevance(pool)
+        chosen = mmr(pool, size, lam=lam, max_per_artist=per_artist, relevance=scores)
         if len(chosen) < size and pool_size < MAX_POOL:
             larger = min(pool_size * POOL_GROWTH, MAX_POOL)
             pool = distinct(await self._blend(text, audio, weights, flt, larger), taken)
-            chosen = mmr(pool, size, lam=lam, max_per_artist=per_artist, relevance=relevance(pool))
+            scores = relevance(pool)
+            chosen = mmr(pool, size, lam=lam, max_per_artist=per_artist, relevance=scores)
         cap: int | None = per_artist
         while len(chosen) < min(size, len(pool)) and cap is not None:
             cap = cap * 2 if cap * 2 < size else None
-            chosen = mmr(pool, size, lam=lam, max_per_artist=cap, relevance=relevance(pool))
+            chosen = mmr(pool, size, lam=lam, max_per_artist=cap, relevance=scores)
         over = _over_cap(chosen, per_artist) if cap != per_artist else set()
         return _Picked(chosen, pool, over)
 

@@ -15,6 +15,7 @@ from __future__ import annotations
 import re
 import unicodedata
 from functools import lru_cache
+from typing import Any
 
 from recsys.encoder import tokenizer_path
 
@@ -38,36 +39,19 @@ def words(text: str) -> list[str]:
 
 
 @lru_cache(maxsize=1)
-def _vocab() -> dict[str, int]:
+def _wordpiece() -> Any:
+    """The model's own WordPiece model (tokenizers), without the padding the file enables."""
     from tokenizers import Tokenizer
 
-    return dict(Tokenizer.from_file(str(tokenizer_path())).get_vocab())
-
-
-def _pieces(word: str, vocab: dict[str, int]) -> list[str] | None:
-    """Greedy longest-match WordPiece split (as BERT's tokenizer does); None if impossible."""
-    pieces: list[str] = []
-    start = 0
-    while start < len(word):
-        end = len(word)
-        while end > start:
-            piece = word[start:end] if start == 0 else "##" + word[start:end]
-            if piece in vocab:
-                pieces.append(piece)
-                break
-            end -= 1
-        if end == start:
-            return None
-        start = end
-    return pieces
+    return Tokenizer.from_file(str(tokenizer_path())).model
 
 
 def is_known(word: str) -> bool:
-    vocab = _vocab()
-    if word in vocab:
+    pieces = [token.value for token in _wordpiece().tokenize(word)]
+    if len(pieces) == 1 and pieces[0] == word:
         return True
-    pieces = _pieces(word, vocab)
-    return pieces is not None and len(pieces) <= MAX_PIECES and len(pieces[0]) >= MIN_STEM
+    return (bool(pieces) and "[UNK]" not in pieces and len(pieces) <= MAX_PIECES
+            and len(pieces[0]) >= MIN_STEM)
 
 
 def unknown_words(text: str) -> tuple[list[str], list[str]]:

@@ -15,6 +15,9 @@ _COLUMNS = (
     " explicit, popularity, audio, media_kind, media_ref"
 )
 
+# recsys.catalog.is_playable, in SQL: the track has media of its own.
+_PLAYABLE = "media_kind <> 'none' AND coalesce(media_ref, '') <> ''"
+
 
 def _track(row: asyncpg.Record) -> CatalogTrack:
     return CatalogTrack(
@@ -152,11 +155,9 @@ async def count(db: Database) -> int:
 
 
 async def counts(db: Database) -> tuple[int, int]:
-    """(tracks, playable tracks); "playable" is recsys.catalog.is_playable in SQL."""
+    """(tracks, playable tracks)."""
     row = await db.fetchrow(
-        "SELECT count(*) AS total,"
-        " count(*) FILTER (WHERE media_kind <> 'none' AND coalesce(media_ref, '') <> '') AS playable"
-        " FROM tracks"
+        f"SELECT count(*) AS total, count(*) FILTER (WHERE {_PLAYABLE}) AS playable FROM tracks"
     )
     assert row is not None
     return int(row["total"]), int(row["playable"])
@@ -176,10 +177,10 @@ async def iterate(db: Database, batch: int = 2000) -> AsyncIterator[list[Catalog
 
 
 async def page(db: Database, after: int, limit: int, playable_only: bool) -> list[CatalogTrack]:
-    """Tracks in id order after ``after`` (keyset paging); "playable" as in counts()."""
+    """Tracks in id order after ``after`` (keyset paging), only playable ones when asked."""
     rows = await db.fetch(
         f"SELECT {_COLUMNS} FROM tracks WHERE id > $1"
-        " AND (NOT $3 OR (media_kind <> 'none' AND coalesce(media_ref, '') <> ''))"
+        f" AND (NOT $3 OR ({_PLAYABLE}))"
         " ORDER BY id LIMIT $2",
         after, limit, playable_only,
     )

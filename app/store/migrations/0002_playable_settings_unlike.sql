@@ -11,6 +11,6 @@ ALTER TABLE listening_events DROP CONSTRAINT IF EXISTS listening_events_action_c
 ALTER TABLE listening_events ADD CONSTRAINT listening_events_action_check
     CHECK (action IN ('play', 'complete', 'skip', 'like', 'unlike', 'dislike'));
 
--- The like state of a track is its newest like/unlike event: found by this index.
-CREATE INDEX listening_events_user_track_like ON listening_events (user_id, track_id, id DESC)
-    WHERE action IN ('like', 'unlike');
+-- One user's events of one track, newest first: the like state of a track (its newest
+-- like/unlike) and "did an outcome follow this play?" (history) are both read through it.
+CREATE INDEX listening_events_user_track ON listening_events (user_id, track_id, id DESC);
