@@ -87,6 +87,7 @@ class Sessions:
         for _ in range(SEQ_ATTEMPTS):
             seq, latest_queue = await self._log.local_seq(conn.user_id)
             if latest_queue > conn.cursor and not await conn.wait_cursor(latest_queue, CATCH_UP_WAIT_S):
+                conn.hold()  # resync() releases it: bus frames wait behind the replay
                 await self.resync(conn)  # the bus lost it (Redis reconnecting): take it from the log
             if seq > conn.cursor:
                 break

@@ -125,6 +125,7 @@ class LiveTab:
     connected: asyncio.Event = field(default_factory=asyncio.Event)
     ws: ClientConnection | None = None
     queue_frames: list[tuple[float, int]] = field(default_factory=list)  # (received at, seq)
+    queue_contents: dict[int, tuple[int | None, tuple[int, ...]]] = field(default_factory=dict)  # seq -> (now playing, upcoming)
     seqs: list[int] = field(default_factory=list)  # every seq received, in order, over all connections
     closes: list[int | None] = field(default_factory=list)
     refused_handshakes: int = 0
@@ -211,6 +212,11 @@ class LiveTab:
             self.last_seq = seq if self.last_seq is None else max(self.last_seq, seq)
         if kind == "queue":
             self.queue_frames.append((now, seq))
+            playing = frame.get("now_playing")
+            self.queue_contents[seq] = (
+                playing.get("id") if isinstance(playing, dict) else None,
+                tuple(t.get("id") for t in frame.get("tracks") or () if isinstance(t, dict)),
+            )
             self._queue_event.set()
         ref = frame.get("ref")
         if kind in ("ack", "error", "pong") and isinstance(ref, str) and ref in self._pending:
