@@ -223,3 +223,12 @@ def index_rebuild() -> None:
             console.print(f"indexed {done:,} tracks in {time.perf_counter() - started:.1f} s")
 
     asyncio.run(main())
+
+
+def _register_listens() -> None:
+    from app.listens_cli import listens_command
+
+    import_cli.command("listens")(listens_command)
+
+
+_register_listens()

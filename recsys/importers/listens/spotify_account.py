@@ -1,0 +1,63 @@
+"""Spotify account-data history (``StreamingHistory*.json``, ``StreamingHistory_music_*.json``):
+one JSON array of ``{"endTime": "2023-01-31 14:05" (UTC, when the play stopped),
+"artistName", "trackName", "msPlayed"}``.
+
+No track ids, so matching is by name. Podcast files (``StreamingHistory_podcast_*``:
+``podcastName``/``episodeName``) are skipped row by row.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from datetime import datetime
+
+from recsys.importers.listens.jsonstream import BadLine, iter_json_values
+from recsys.importers.listens.records import Format, Listen, checked_time, optional_ms, outcome_for, text
+from recsys.importers.listens.sources import Source
+from recsys.importers.report import ImportReport, RowError
+
+SOURCE: Format = "spotify_account"
+MARKERS = ("endTime", "msPlayed")
+
+
+def read(source: Source, report: ImportReport) -> Iterator[Listen]:
+    with source.text() as stream:
+        for row, value in iter_json_values(stream, source.name):
+            report.rows_seen += 1
+            try:
+                listen = parse(value)
+            except RowError as error:
+                report.skip(row, error)
+                continue
+            report.imported += 1
+            yield listen
+
+
+def parse(value: object) -> Listen:
+    if isinstance(value, BadLine):
+        raise RowError(value.message, "not JSON")
+    if not isinstance(value, dict):
+        raise RowError("a row that is not a JSON object", "not an object")
+    if value.get("episodeName") or value.get("podcastName"):
+        raise RowError("a podcast episode", "podcast episode")
+    played = optional_ms(value.get("msPlayed"), "msPlayed")
+    if played is None:
+        raise RowError("missing msPlayed", "missing msPlayed")
+    return Listen(
+        artist=text(value.get("artistName"), "artistName"),
+        title=text(value.get("trackName"), "trackName"),
+        listened_at=parse_end_time(value.get("endTime")),
+        outcome=outcome_for(played),
+        source=SOURCE,
+        ms_played=played,
+    )
+
+
+def parse_end_time(value: object) -> datetime:
+    if not isinstance(value, str) or not value.strip():
+        raise RowError("missing endTime", "missing endTime")
+    try:
+        at = datetime.strptime(value.strip(), "%Y-%m-%d %H:%M")
+    except ValueError:
+        raise RowError(f"bad endTime {value!r}", "bad endTime") from None
+    return checked_time(at, value)
