@@ -2,8 +2,9 @@
 while it runs, and `/api/catalog/status` reports its progress.
 
 - On a first start with an empty catalog, the built-in demo catalog is loaded.
-- An index written by an older version (its payload lacks a field the queries filter on) is
-  rebuilt from PostgreSQL, the source of truth, so that no query silently matches nothing.
+- An index written by an older version (its payload lacks a field the queries filter on, or
+  its text vectors were made another way: recsys.text.TEXT_VERSION) is rebuilt from
+  PostgreSQL, the source of truth, so that no query silently matches nothing or the wrong thing.
 
 Either way the catalog version is bumped when it is done, and live sessions whose queue was
 empty get one then (realtime.catalog_watch).
@@ -19,12 +20,17 @@ from app import catalog_status
 from app.catalog import import_records, rebuild_index
 from app.state import AppState
 from app.store import tracks
+from recsys.index.builder import build_points
 
 log = logging.getLogger("musicrec.demo")
 
 _TASK = "catalog_task"
 # A payload field every current query may filter on; an index without it predates it.
 _CURRENT_FIELD = "playable"
+# A stored text vector this far from what the current code makes of the same track was made by
+# an older recsys.text (a changed TEXT_VERSION moves it far more: dropping the names moved the
+# vectors of the demo catalog to cosines around 0.6-0.8); encoder noise stays above 0.999.
+_TEXT_MATCH = 0.98
 
 
 async def load_demo_if_empty(state: AppState) -> None:
@@ -50,10 +56,20 @@ async def _index_outdated(state: AppState) -> bool:
     newest = await state.db.fetchval("SELECT max(id) FROM tracks")
     if newest is None:
         return False
-    payloads = await state.index.payloads([int(newest)])
+    stored = (await state.index.points([int(newest)])).get(int(newest))
     # A track missing from the index altogether is left to `musicrec index rebuild` (an import
     # run with --no-index); only an index written by an older version is rebuilt unasked.
-    return bool(payloads) and _CURRENT_FIELD not in payloads[int(newest)]
+    if stored is None:
+        return False
+    if _CURRENT_FIELD not in stored.payload:
+        return True
+    # The text vector as this version makes it (one track: two short lines to encode).
+    track = await tracks.get(state.db, int(newest))
+    assert state.encoder is not None
+    if track is None:
+        return False
+    fresh = (await build_points([track], state.encoder))[0].text
+    return float(fresh @ stored.text) < _TEXT_MATCH
 
 
 async def _reindex(state: AppState) -> None:

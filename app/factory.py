@@ -8,7 +8,7 @@ from quart import Quart
 from quart_auth import QuartAuth
 from quart_schema import QuartSchema
 
-from app import errors, library_status, request_log, security
+from app import collab_training, errors, library_status, request_log, security
 from app.auth.login_sessions import LoginSessions
 from app.auth.ratelimit import LoginLimiter
 from app.auth.user import SessionUser
@@ -97,11 +97,13 @@ def create_app(settings: Settings | None = None) -> Quart:
 
 
 def _register_blueprints(app: Quart) -> None:
-    from app.routes import auth, catalog, health, libraries, listening, me, recommend, spa
+    from app.routes import auth, catalog, groups, health, libraries, listening, listens, me, recommend, spa
 
-    for module in (auth, health, me, catalog, recommend, listening, libraries):
+    for module in (auth, health, me, catalog, recommend, listening, libraries, groups):
         app.register_blueprint(module.bp)
     library_status.install(app)
+    collab_training.install(app)
+    listens.install(app)
     from realtime.ws import register as register_ws
 
     register_ws(app)

@@ -12,11 +12,22 @@ and live queues catch up at the next change or reconnect.
 
 from __future__ import annotations
 
-from typing import Protocol
+from dataclasses import dataclass
+from typing import Any, Protocol
 
 from app.store.events import Event
 from app.store.moods import StoredMood
 from app.store.settings import UserSettings
+
+
+@dataclass(frozen=True, slots=True)
+class GroupLive:
+    """What the live layer knows of a listening group right now (app/groups.py)."""
+
+    present: frozenset[int] = frozenset()  # users with a connection following the group
+    present_since: dict[int, float] | None = None  # user -> when their presence began (epoch s)
+    playback: dict[str, Any] | None = None
+    skip_votes: dict[str, Any] | None = None
 
 
 class LiveFanout(Protocol):
@@ -41,6 +52,23 @@ class LiveFanout(Protocol):
         are seen by every instance on its own, such as a library going offline."""
         ...
 
+    async def group_changed(self, group_id: int) -> None:
+        """A group's members, host or settings changed: its followers get a `group` frame."""
+        ...
+
+    async def group_mood(self, group_id: int, mood: StoredMood) -> None:
+        """A group's mood changed: its queue is recomputed."""
+        ...
+
+    async def group_exit(self, group_id: int, user_ids: list[int], status: str) -> None:
+        """These members are no longer in the group (``status``: left, removed, ended): their
+        connections following it are told and go back to their own queue."""
+        ...
+
+    async def group_live(self, group_id: int) -> GroupLive:
+        """Who is present, the shared playback and the skip votes, right now."""
+        ...
+
 
 class NoFanout:
     """Nobody is listening live in this process."""
@@ -59,3 +87,15 @@ class NoFanout:
 
     def live_users(self) -> set[int]:
         return set()
+
+    async def group_changed(self, group_id: int) -> None:
+        return None
+
+    async def group_mood(self, group_id: int, mood: StoredMood) -> None:
+        return None
+
+    async def group_exit(self, group_id: int, user_ids: list[int], status: str) -> None:
+        return None
+
+    async def group_live(self, group_id: int) -> GroupLive:
+        return GroupLive()

@@ -9,7 +9,9 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import time
 from collections.abc import Awaitable, Callable
+from datetime import UTC, datetime
 
 import asyncpg
 
@@ -17,13 +19,15 @@ from app import quickmix_cache
 from app.errors import ApiError
 from app.library_board import playable_filter
 from app.state import AppState
-from app.store import events, moods
+from app.store import events, moods, taste_history
 from app.store.events import Event
 from app.store.moods import StoredMood
 from app.store.settings import UserSettings, get_settings, put_settings
 from recsys.actions import TASTE
+from recsys.engine import named_vectors
 from recsys.index.base import TrackFilter
 from recsys.moods import MoodSpec
+from recsys.taste import Taste, TasteRow, build_taste
 
 # Called with every new durable event in a background task (never delaying or failing the
 # ack): e.g. scrobbling to a listener's own library server (app.library.feed_back).
@@ -61,12 +65,16 @@ async def record_feedback(
     action: str,
     position_ms: int | None,
     ref: str | None,
+    group_id: int | None = None,
 ) -> tuple[Event | None, bool]:
     """Store the event (idempotent on ref) and publish it when it is new. A like of a liked
-    track (or an unlike of one not liked) changes nothing: (None, False)."""
+    track (or an unlike of one not liked) changes nothing: (None, False). An event made in a
+    listening group carries it and steers the group's queue (the caller's job), not the
+    listener's own session."""
     try:
         # The foreign key answers "does the track exist" in the same round trip as the insert.
-        event, created = await events.record(state.db, user_id, track_id, action, position_ms, ref)
+        event, created = await events.record(state.db, user_id, track_id, action, position_ms, ref,
+                                             group_id)
     except asyncpg.ForeignKeyViolationError as exc:
         if "track" not in (exc.constraint_name or ""):
             raise
@@ -74,7 +82,8 @@ async def record_feedback(
     if created and event is not None:
         if action in TASTE:
             await quickmix_cache.bump_profile(state, user_id)
-        await state.fanout.feedback(user_id, event)
+        if group_id is None:
+            await state.fanout.feedback(user_id, event)
         _run_hooks(state, event)
     return event, created
 
@@ -114,3 +123,57 @@ async def session_seed(
     settings."""
     return (await moods.get_mood(state.db, user_id), await events.latest(state.db, user_id, events_kept),
             await get_settings(state.db, user_id))
+
+
+# A listener's long-term taste, kept in this process per user with the profile version it was
+# built at. Within TASTE_REUSE_S of loading it is reused even after the version moved: the
+# live session's own feedback steers then (counting it twice would be wrong), so in practice
+# the taste is loaded once per session start. Later, a changed version loads it again.
+TASTE_REUSE_S = 15 * 60
+UNDATED_AGE_DAYS = 365.0  # an aggregated import row (play counts, no dates) counts as a year old
+_TASTES = "tastes"
+_TASTE_LOADS = "taste_loads"
+
+
+async def listener_taste(state: AppState, user_id: int) -> Taste | None:
+    """The user's taste (recsys.taste) from their history; None for a user without one. Never
+    fails a queue: a failed load is logged and counts as no taste."""
+    engine = state.engine
+    if engine is None or user_id <= 0:
+        return None
+    cache: dict[int, tuple[str, float, Taste | None]] = state.extras.setdefault(_TASTES, {})
+    raw = await state.redis.get(quickmix_cache.profile_key(state, user_id))
+    version = raw.decode() if isinstance(raw, bytes) else str(raw or 0)
+    cached = cache.get(user_id)
+    if cached is not None and (cached[0] == version or time.monotonic() - cached[1] < TASTE_REUSE_S):
+        return cached[2]
+    # Several tabs starting at once share one load.
+    loads: dict[int, asyncio.Future[Taste | None]] = state.extras.setdefault(_TASTE_LOADS, {})
+    pending = loads.get(user_id)
+    if pending is None:
+        pending = loads[user_id] = asyncio.ensure_future(_load_taste(state, user_id))
+        pending.add_done_callback(lambda _: loads.pop(user_id, None))
+    try:
+        taste = await asyncio.shield(pending)
+    except Exception:
+        log.exception("the taste of user %d could not be loaded; the session starts from the mood", user_id)
+        return None
+    cache[user_id] = (version, time.monotonic(), taste)
+    return taste
+
+
+async def _load_taste(state: AppState, user_id: int) -> Taste | None:
+    engine = state.engine
+    assert engine is not None
+    past = await taste_history.recent_outcomes(state.db, user_id, engine.tuning.taste_max_rows)
+    if not past:
+        return None
+    points = await engine.points({p.track_id for p in past if p.track_id is not None})
+    now = datetime.now(UTC)
+    rows = []
+    for p in past:
+        point = points.get(p.track_id) if p.track_id is not None else None
+        vectors = named_vectors(point) if point is not None else {}
+        age = UNDATED_AGE_DAYS if p.at is None else max((now - p.at).total_seconds(), 0.0) / 86400.0
+        rows.append(TasteRow(p.outcome, age, vectors, p.artists, p.weight))
+    return await asyncio.to_thread(build_taste, rows, engine.tuning)

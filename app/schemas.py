@@ -123,3 +123,31 @@ class TrackPageQuery(_NoNul):
     after: int = Field(0, ge=0, le=2**63 - 1, description="the last id of the previous page")
     limit: int = Field(100, ge=1, le=500)
     playable: bool = Field(False, description="only tracks that can play on this server")
+
+
+class GroupCreateBody(Strict):
+    name: str | None = Field(None, max_length=60)
+    mood: str | None = Field(None, min_length=1, max_length=40)
+    text: str | None = Field(None, min_length=1, max_length=200)
+    energy: float | None = Field(None, ge=0.0, le=1.0)
+    valence: float | None = Field(None, ge=0.0, le=1.0)
+    guest_controls: bool = False
+
+    @model_validator(mode="after")
+    def _one_mood(self) -> GroupCreateBody:
+        if self.mood is not None and self.text is not None:
+            raise ValueError("give either 'mood' (a preset id) or 'text' (free words), not both")
+        return self
+
+
+class GroupJoinBody(Strict):
+    code: str = Field(min_length=1, max_length=20)
+
+
+class GroupPatchBody(Strict):
+    name: str | None = Field(None, min_length=1, max_length=60)
+    guest_controls: bool | None = None
+
+
+class GroupHostBody(Strict):
+    user_id: int = Field(ge=1)

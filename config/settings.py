@@ -55,6 +55,8 @@ class Settings(BaseSettings):
     login_max_failures: int = Field(5, ge=1)
     login_window_s: int = Field(900, ge=1)
     max_body_bytes: int = Field(1_048_576, ge=1024)
+    # POST /api/me/listens: a listening-history upload (a Spotify zip is tens of MB).
+    listens_upload_max_bytes: int = Field(64 * 1024 * 1024, ge=1024, le=1024 * 1024 * 1024)
     # Redis connections per client (HTTP, realtime), and how long a request waits for one.
     redis_pool_size: int = Field(128, ge=2)
     redis_pool_wait_s: float = Field(10.0, gt=0)
@@ -67,11 +69,19 @@ class Settings(BaseSettings):
     ws_idle_timeout_s: float = Field(120.0, gt=0)
     ws_coalesce_ms: float = Field(30.0, ge=0)
     ws_resume_window: int = Field(200, ge=0)
+    # Listening groups: members per group, and how long a group with nobody present lives on.
+    group_member_limit: int = Field(32, ge=2, le=1000)
+    group_idle_end_s: float = Field(1800.0, gt=0)
 
     # Engine.
     encoder_backend: Literal["onnx", "torch"] = "onnx"
     quickmix_ttl_s: int = Field(600, ge=1)
     demo_catalog: bool = True  # load the built-in demo catalog on first start
+    # Collaborative model (docs/learning.md): `serve` retrains in the background once this many
+    # new listening events and imported listens arrived since the last model, checked this often.
+    retrain_enabled: bool = True
+    retrain_min_events: int = Field(500, ge=1)
+    retrain_check_s: float = Field(300.0, gt=0)
     library_check_interval_s: float = Field(30.0, gt=0)  # how often each library server is pinged
     # Hosts (names, addresses, networks) a listener may connect a library at through the HTTP
     # API; empty: any LAN or public address but loopback (see docs/library.md).

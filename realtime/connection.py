@@ -66,6 +66,9 @@ class Connection:
     def __init__(self, socket: Socket, user_id: int, buffer_size: int) -> None:
         self.id = secrets.token_hex(8)
         self.user_id = user_id
+        # The stream this connection follows: its user's own (the user id), or a listening
+        # group's (realtime.session_keys.group_stream) after a group_join.
+        self.stream = user_id
         self.socket = socket
         self.text = False  # pushed frames use the format of the client's hello
         self.started = False  # the stream (and its seq) starts with the welcome frame

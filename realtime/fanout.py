@@ -13,19 +13,23 @@ import logging
 
 from redis.exceptions import RedisError
 
+from app.fanout import GroupLive
 from app.store.events import Event
 from app.store.moods import StoredMood
 from app.store.settings import UserSettings
+from realtime.group_live import GroupLiveService
 from realtime.hub import Hub
+from realtime.session_keys import group_stream
 from realtime.user_queue import UserQueues
 
 log = logging.getLogger("musicrec.realtime")
 
 
 class RealtimeFanout:
-    def __init__(self, queues: UserQueues, hub: Hub) -> None:
+    def __init__(self, queues: UserQueues, hub: Hub, groups: GroupLiveService) -> None:
         self._queues = queues
         self._hub = hub
+        self._groups = groups
 
     def live_users(self) -> set[int]:
         return self._hub.local_users()
@@ -53,3 +57,29 @@ class RealtimeFanout:
             await self._queues.on_refresh(user_id, reason)
         except (RedisError, OSError) as exc:
             log.warning("%s change of user %s not published: %s", reason, user_id, exc)
+
+    async def group_changed(self, group_id: int) -> None:
+        try:
+            await self._groups.publish_group(group_id)
+            await self._queues.on_refresh(group_stream(group_id), "members")
+        except (RedisError, OSError) as exc:
+            log.warning("change of group %s not published: %s", group_id, exc)
+
+    async def group_mood(self, group_id: int, mood: StoredMood) -> None:
+        try:
+            await self._queues.on_mood(group_stream(group_id), mood)
+        except (RedisError, OSError) as exc:
+            log.warning("mood change of group %s not published: %s", group_id, exc)
+
+    async def group_exit(self, group_id: int, user_ids: list[int], status: str) -> None:
+        try:
+            await self._groups.publish_exit(group_id, user_ids, status)
+        except (RedisError, OSError) as exc:
+            log.warning("exit of %s from group %s not published: %s", user_ids, group_id, exc)
+
+    async def group_live(self, group_id: int) -> GroupLive:
+        try:
+            return await self._groups.live(group_id)
+        except (RedisError, OSError) as exc:
+            log.warning("live state of group %s unavailable: %s", group_id, exc)
+            return GroupLive()

@@ -1,5 +1,11 @@
 """This instance's open connections: the per-user cap, fan-out of bus frames, idle sweeps and
-the close-everything at shutdown."""
+the close-everything at shutdown.
+
+Connections are registered by the stream they follow (realtime/session_keys.py): their user's
+own, or a listening group's. Bus frames are queue frames (``q<seq>:``, logged for resume) or
+state frames (``f<seq>:``: group, playback); a state frame naming ``exit_users`` is meant
+for those members' connections only, which then go back to their own stream.
+"""
 
 from __future__ import annotations
 
@@ -31,6 +37,10 @@ class Hub:
         self._all: set[Connection] = set()
         self.bus = Bus(redis_url, prefix, self._on_message, self._on_resync)
         self.resync: Callable[[Connection], Awaitable[None]] | None = None
+        # A member's connection that must leave a group's stream (left, removed, ended).
+        self.on_group_exit: Callable[[Connection, str], Awaitable[None]] | None = None
+        # Group presence refresh, (group, user, connection) entries: set by the group layer.
+        self.refresh_groups: Callable[[list[tuple[int, int, str]]], Awaitable[None]] | None = None
         self._sweeper: asyncio.Task[None] | None = None
         self._tasks: set[asyncio.Task[None]] = set()
         self.closing = False
@@ -41,12 +51,16 @@ class Hub:
     def connections(self) -> int:
         return len(self._all)
 
-    def local(self, user_id: int) -> set[Connection]:
-        return self._users.get(user_id, set())
+    def local(self, stream: int) -> set[Connection]:
+        return self._users.get(stream, set())
 
     def local_users(self) -> set[int]:
-        """Users with at least one open connection on this instance."""
-        return {user_id for user_id, conns in self._users.items() if conns}
+        """Users with at least one open connection on this instance (on their own stream)."""
+        return {stream for stream, conns in self._users.items() if conns and stream > 0}
+
+    def following(self) -> list[Connection]:
+        """Connections that follow a group's stream."""
+        return [c for stream, conns in self._users.items() if stream < 0 for c in conns]
 
     async def start(self) -> None:
         await self.bus.start()
@@ -81,12 +95,23 @@ class Hub:
         return True
 
     async def attach(self, conn: Connection) -> None:
-        """Start hearing the user's channel; returns once Redis confirmed the subscription."""
-        users = self._users.setdefault(conn.user_id, set())
+        """Start hearing the channel of the connection's stream; returns once Redis confirmed
+        the subscription."""
+        users = self._users.setdefault(conn.stream, set())
         if conn in users:  # a hello retried after a failure: already counted
             return
         users.add(conn)
-        await self.bus.acquire(conn.user_id)
+        await self.bus.acquire(conn.stream)
+
+    async def detach(self, conn: Connection) -> None:
+        """Stop hearing the connection's current stream (before it switches to another)."""
+        users = self._users.get(conn.stream)
+        if users is None or conn not in users:
+            return
+        users.discard(conn)
+        if not users:
+            del self._users[conn.stream]
+        await self.bus.release(conn.stream)
 
     def release(self, conn: Connection) -> None:
         """Forget a closed connection. Synchronous (it runs while the route task is being
@@ -96,20 +121,21 @@ class Hub:
         self._all.discard(conn)
         if not self._all:
             self._emptied.set()
-        users = self._users.get(conn.user_id)
+        stream = conn.stream
+        users = self._users.get(stream)
         attached = users is not None and conn in users
         if users is not None:
             users.discard(conn)
             if not users:
-                del self._users[conn.user_id]
+                del self._users[stream]
         if self._stopped:
             # After shutdown the bus is gone; the connection's count expires with its TTL.
             return
-        self.spawn(self._forget(conn, attached))
+        self.spawn(self._forget(conn, stream, attached))
 
-    async def _forget(self, conn: Connection, attached: bool) -> None:
+    async def _forget(self, conn: Connection, stream: int, attached: bool) -> None:
         if attached:
-            await self.bus.release(conn.user_id)
+            await self.bus.release(stream)
         with contextlib.suppress(RedisError, OSError):
             await self._presence.disconnect(conn.user_id, conn.id)
 
@@ -118,17 +144,29 @@ class Hub:
         self._tasks.add(task)
         task.add_done_callback(self._tasks.discard)
 
-    def _on_message(self, user_id: int, data: bytes) -> None:
-        conns = self._users.get(user_id)
-        if not conns or not data.startswith(b"q"):
+    def _on_message(self, stream: int, data: bytes) -> None:
+        conns = self._users.get(stream)
+        if not conns or data[:1] not in (b"q", b"f"):
             return
         head, _, body = data.partition(b":")
         seq = int(head[1:])
         frame = msgpack.unpackb(body, raw=False)
         frame["seq"] = seq
+        exiting = frame.pop("exit_users", None)
+        if exiting is not None:
+            self._exit(conns, seq, frame, set(exiting))
+            return
         out = Outgoing(frame)
         for conn in list(conns):
             conn.deliver(seq, out)
+
+    def _exit(self, conns: set[Connection], seq: int, frame: dict[str, object], users: set[int]) -> None:
+        out = Outgoing(frame)
+        for conn in list(conns):
+            if conn.user_id in users:
+                conn.deliver(seq, out)
+                if self.on_group_exit is not None:
+                    self.spawn(self.on_group_exit(conn, str(frame.get("status", "left"))))
 
     def _on_resync(self, user_id: int) -> None:
         if self.resync is None:
@@ -152,6 +190,8 @@ class Hub:
                 last_refresh = now
                 try:
                     await self._presence.refresh_connections([(c.user_id, c.id) for c in self._all])
+                    if self.refresh_groups is not None:
+                        await self.refresh_groups([(-c.stream, c.user_id, c.id) for c in self.following()])
                 except (RedisError, OSError) as exc:
                     log.warning("could not refresh connection counts: %s", exc)
 

@@ -84,7 +84,58 @@ class Play:
     ref: Ref | None = None
 
 
-ClientFrame = Hello | MoodChange | Feedback | Next | Ping | Play
+@dataclass(frozen=True, slots=True)
+class GroupJoin:
+    """This connection follows the group's queue from now on."""
+
+    group_id: int
+    ref: Ref | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class GroupLeave:
+    """This connection follows its owner's own queue again (membership stays)."""
+
+    ref: Ref | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class QueueAdd:
+    track_id: int
+    ref: Ref | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class VoteSkip:
+    ref: Ref | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Clock:
+    client_ms: int | float
+    ref: Ref | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class PlaybackControl:
+    """Pause, resume or seek the group's shared track."""
+
+    state: str
+    position_ms: int
+    ref: Ref | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Ended:
+    """The sender's player reached the end of the group's track."""
+
+    track_id: int
+    ref: Ref | None = None
+
+
+GroupFrame = GroupJoin | GroupLeave | QueueAdd | VoteSkip | PlaybackControl | Ended
+ClientFrame = Hello | MoodChange | Feedback | Next | Ping | Play | Clock | GroupFrame
+PLAYBACK_STATES = ("playing", "paused")
 
 
 def decode(data: bytes | str | None) -> ClientFrame:
@@ -231,6 +282,28 @@ def _play(raw: dict[Any, Any], ref: Ref | None) -> Play:
     return Play(track_id, ref)
 
 
+def _track(raw: dict[Any, Any], ref: Ref | None) -> int:
+    track_id = _int(raw, "track_id", ref, 1, MAX_TRACK_ID, required=True)
+    assert track_id is not None
+    return track_id
+
+
+def _clock(raw: dict[Any, Any], ref: Ref | None) -> Clock:
+    value = raw.get("client_ms")
+    if isinstance(value, bool) or not isinstance(value, int | float) or not math.isfinite(value):
+        raise ProtocolError("bad_field", "\"client_ms\" must be a number (the client's clock)", ref)
+    return Clock(value, ref)
+
+
+def _playback(raw: dict[Any, Any], ref: Ref | None) -> PlaybackControl:
+    state = raw.get("state")
+    if state not in PLAYBACK_STATES:
+        raise ProtocolError("bad_field", "\"state\" must be \"playing\" or \"paused\"", ref)
+    position = _int(raw, "position_ms", ref, 0, MAX_POSITION_MS, required=True)
+    assert position is not None
+    return PlaybackControl(state, position, ref)
+
+
 _PARSERS: dict[str, Callable[[dict[Any, Any], Ref | None], ClientFrame]] = {
     "hello": _hello,
     "mood": _mood,
@@ -238,4 +311,11 @@ _PARSERS: dict[str, Callable[[dict[Any, Any], Ref | None], ClientFrame]] = {
     "next": lambda raw, ref: Next(ref),
     "ping": lambda raw, ref: Ping(ref),
     "play": _play,
+    "group_join": lambda raw, ref: GroupJoin(_int(raw, "group_id", ref, 1, MAX_TRACK_ID, True) or 0, ref),
+    "group_leave": lambda raw, ref: GroupLeave(ref),
+    "queue_add": lambda raw, ref: QueueAdd(_track(raw, ref), ref),
+    "vote_skip": lambda raw, ref: VoteSkip(ref),
+    "clock": _clock,
+    "playback": _playback,
+    "ended": lambda raw, ref: Ended(_track(raw, ref), ref),
 }

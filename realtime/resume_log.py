@@ -60,11 +60,38 @@ touch(ARGV[10], KEYS[1], KEYS[5], KEYS[6])
 return s
 """
 
-# KEYS: st seq log floor; ARGV: resume_after seed
+# KEYS: seq; ARGV: seed body channel
+_PUBLISH_FRAME = """
+if redis.call('EXISTS', KEYS[1]) == 0 then redis.call('SET', KEYS[1], ARGV[1]) end
+local s = redis.call('INCR', KEYS[1])
+redis.call('PUBLISH', ARGV[3], 'f' .. string.format('%d', s) .. ':' .. ARGV[2])
+return s
+"""
+
+# KEYS: seq; ARGV: seed at_least
+_RAISE = """
+if redis.call('EXISTS', KEYS[1]) == 0 then redis.call('SET', KEYS[1], ARGV[1]) end
+if tonumber(redis.call('GET', KEYS[1])) < tonumber(ARGV[2]) then redis.call('SET', KEYS[1], ARGV[2]) end
+return 1
+"""
+
+# A connection that followed a group resumes its owner's stream from a group seq, which may be
+# ahead of the owner's counter: the counter is raised to it, unless it is ahead of the wall clock
+# (seeds are the clock in microseconds, so a real seq never is; CLOCK_SLACK_US allows for skew
+# between instances), and the client gets a fresh queue under a seq above it.
+CLOCK_SLACK_US = 60_000_000
+
+# KEYS: st seq log floor; ARGV: resume_after seed slack
 _HELLO = """
 if redis.call('EXISTS', KEYS[1]) == 0 then return {0} end
 if redis.call('EXISTS', KEYS[2]) == 0 then redis.call('SET', KEYS[2], ARGV[2]) end
 local cur = tonumber(redis.call('GET', KEYS[2]))
+local asked = tonumber(ARGV[1])
+if asked and asked > cur and asked <= tonumber(ARGV[2]) + tonumber(ARGV[3]) then
+  redis.call('SET', KEYS[2], string.format('%d', asked))
+  cur = asked
+  ARGV[1] = ''
+end
 local lastq = tonumber(redis.call('HGET', KEYS[1], 'lastq')) or 0
 local x = tonumber(ARGV[1])
 local resumed, entries = 0, {}
@@ -115,6 +142,18 @@ class ResumeLog:
         self._local = redis.register_script(_LOCAL_SEQ)
         self._publish = redis.register_script(_PUBLISH)
         self._hello = redis.register_script(_HELLO)
+        self._publish_frame = redis.register_script(_PUBLISH_FRAME)
+        self._raise = redis.register_script(_RAISE)
+
+    async def publish_frame(self, stream: int, body: bytes) -> int:
+        """Publish a state frame (``group``, ``playback``) under the stream's next seq. Not
+        logged: the latest such frame says it all, and a follower gets a fresh one on joining."""
+        return int(await self._publish_frame(
+            keys=[self._keys.key(stream, "seq")], args=[seed(), body, self._keys.channel(stream)]))
+
+    async def raise_seq(self, stream: int, at_least: int) -> None:
+        """Make the stream's next seq exceed ``at_least`` (a connection switching streams)."""
+        await self._raise(keys=[self._keys.key(stream, "seq")], args=[seed(), at_least])
 
     async def local_seq(self, user_id: int) -> tuple[int, int]:
         """A seq for a connection-local frame, and the seq of the user's latest queue frame."""
@@ -151,7 +190,7 @@ class ResumeLog:
         """Atomically: where a new connection's stream starts, and what it must be sent."""
         found = await self._hello(
             keys=self._keys.keys(user_id, "st", "seq", "log", "floor"),
-            args=["" if resume_after is None else resume_after, seed()],
+            args=["" if resume_after is None else resume_after, seed(), CLOCK_SLACK_US],
         )
         if not found[0]:
             return None

@@ -11,6 +11,9 @@ from app.redis_pool import connect_redis
 from app.state import AppState
 from realtime.catalog_watch import CatalogWatch
 from realtime.engine_source import EngineSource
+from realtime.group_live import GroupLiveService
+from realtime.group_source import GroupSource
+from realtime.group_state import GroupState
 from realtime.hub import Hub
 from realtime.presence import Presence
 from realtime.resume_log import ResumeLog
@@ -33,6 +36,7 @@ class Realtime:
     queues: UserQueues
     sessions: Sessions
     catalog_watch: CatalogWatch
+    groups: GroupLiveService
 
     @classmethod
     def build(cls, state: AppState) -> Realtime:
@@ -45,18 +49,26 @@ class Realtime:
         presence = Presence(redis, keys)
         hub = Hub(presence, settings.redis_url, settings.redis_prefix, settings.ws_idle_timeout_s)
         catalog = TrackCache(state.db)
-        queues = UserQueues(state, session_state, log, presence, hub, EngineSource(state), catalog,
+        gstate = GroupState(redis, keys)
+        source = GroupSource(state, EngineSource(state), gstate)
+        queues = UserQueues(state, session_state, log, presence, hub, source, catalog,
                             settings.ws_coalesce_ms / 1000)
-        sessions = Sessions(state, log, hub, queues, catalog)
+        groups = GroupLiveService(state, gstate, log, hub, queues)
+        queues.on_published = groups.on_queue_published
+        sessions = Sessions(state, log, hub, queues, catalog, groups)
         hub.resync = sessions.resync
+        hub.on_group_exit = groups.exit
+        hub.refresh_groups = lambda entries: gstate.refresh(entries, settings.group_idle_end_s)
         return cls(redis, session_state, log, presence, hub, queues, sessions,
-                   CatalogWatch(state.db, hub, queues))
+                   CatalogWatch(state.db, hub, queues), groups)
 
     async def start(self) -> None:
         await self.hub.start()
         self.catalog_watch.start()
+        self.groups.start()
 
     async def stop(self) -> None:
+        await self.groups.stop()
         await self.catalog_watch.stop()
         await self.queues.close()
         await self.hub.stop()

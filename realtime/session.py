@@ -27,8 +27,10 @@ from app.state import AppState
 from app.store import users
 from realtime import protocol
 from realtime.connection import CLOSE_INTERNAL, Connection, Outgoing
+from realtime.group_live import GroupLiveService
+from realtime.group_state import server_ms
 from realtime.hub import Hub
-from realtime.protocol import Feedback, Hello, MoodChange, Next, Ping, Play
+from realtime.protocol import Clock, Feedback, Hello, MoodChange, Next, Ping, Play
 from realtime.queue_frames import render_many
 from realtime.resume_log import HelloResult, ResumeLog
 from realtime.track_cache import TrackCache
@@ -46,22 +48,31 @@ USERNAMES_KEPT = 50_000
 
 class Sessions:
     def __init__(
-        self, state: AppState, log: ResumeLog, hub: Hub, queues: UserQueues, catalog: TrackCache
+        self, state: AppState, log: ResumeLog, hub: Hub, queues: UserQueues, catalog: TrackCache,
+        groups: GroupLiveService,
     ) -> None:
         self._state = state
         self._catalog = catalog
         self._log = log
         self._hub = hub
         self._queues = queues
+        self._groups = groups
+        groups.wire(self.send_local, self.send_queue)
         self._names: dict[int, str | None] = {}  # usernames for welcome frames (they never change)
 
     async def handle(self, conn: Connection, frame: protocol.ClientFrame, text: bool) -> None:
         if isinstance(frame, Ping):
             await self.send_local(conn, _with_ref({"type": "pong"}, frame.ref), text)
+        elif isinstance(frame, Clock):
+            # Unstamped, like pong: a clock sample must not wait behind the seq stream.
+            reply = {"type": "clock", "client_ms": frame.client_ms, "server_ms": server_ms()}
+            conn.push(Outgoing(_with_ref(reply, frame.ref)), text)
         elif isinstance(frame, Hello):
             await self._hello(conn, frame, text)
         elif not conn.started:
             await self.send_error(conn, "hello_required", "send a hello frame first", frame.ref, text)
+        elif await self._groups.handle(conn, frame, text):
+            return
         elif isinstance(frame, Feedback):
             await self._feedback(conn, frame, text)
         elif isinstance(frame, MoodChange):
@@ -85,7 +96,7 @@ class Sessions:
             return
         seq = 0
         for _ in range(SEQ_ATTEMPTS):
-            seq, latest_queue = await self._log.local_seq(conn.user_id)
+            seq, latest_queue = await self._log.local_seq(conn.stream)
             if latest_queue > conn.cursor and not await conn.wait_cursor(latest_queue, CATCH_UP_WAIT_S):
                 conn.hold()  # resync() releases it: bus frames wait behind the replay
                 await self.resync(conn)  # the bus lost it (Redis reconnecting): take it from the log
@@ -146,6 +157,20 @@ class Sessions:
             self._names[user_id] = user.username if user else None
         return self._names[user_id]
 
+    async def send_queue(self, conn: Connection, stream: int) -> None:
+        """The stream's current queue to this connection alone, under a fresh seq (after the
+        connection switched streams)."""
+        found = await self._log.hello(stream, None)
+        if found is None:
+            await self._queues.rebuild(stream)
+            found = await self._log.hello(stream, None)
+        if found is None:
+            return
+        if found.last is not None:
+            await self._snapshot(conn, found)
+        if found.stale or found.last is None:
+            self._queues.request(stream, "start")
+
     async def _snapshot(self, conn: Connection, found: HelloResult) -> None:
         """The user's current queue, as a frame of this connection's own (seq ``found.seq``)."""
         if found.last is not None:
@@ -179,9 +204,9 @@ class Sessions:
                 await asyncio.sleep(RESYNC_PAUSE_S * (attempt + 1))
 
     async def _resync_once(self, conn: Connection) -> None:
-        replay = await self._log.replay_after(conn.user_id, conn.cursor)
+        replay = await self._log.replay_after(conn.stream, conn.cursor)
         if replay is None:  # the log no longer reaches back: send the current queue afresh
-            found = await self._log.hello(conn.user_id, None)
+            found = await self._log.hello(conn.stream, None)
             if found is not None and found.seq > conn.cursor:
                 await self._snapshot(conn, found)
             return

@@ -20,6 +20,15 @@ and every change is one Lua script (atomic, one round trip). Keys, under
 - ``floor``  every queue frame with a seq above this is in ``log`` (absent: the log expired).
 - ``conns``  sorted set: open connections (member: connection id; score: expiry time).
 
+A listening group (app/groups.py) has a session of the same shape, keyed by its *stream id*
+``-<group id>`` (user ids are positive, so the two never meet): one queue, one seq counter, one
+resume log and one channel for all of its members' connections that follow it. A group adds
+(realtime/group_state.py): ``pb`` (hash: the shared playback), ``votes`` (hash: user -> the
+track they voted to skip), ``who`` (list: ``"<track>:<action>:<user>"``, whose feedback it was),
+``adds`` (list: tracks members put next), ``here`` (sorted set ``"<user>:<connection>"`` ->
+expiry: who is present) and ``alive`` (a key whose TTL runs out when nobody has been present
+for group_idle_end_s).
+
 The session is rebuildable from PostgreSQL (mood from user_moods, events from
 listening_events); the log is only for resume and has a shorter life. Redis 6.2 is the oldest
 server the scripts run on (docs/configuration.md).
@@ -54,6 +63,16 @@ class SessionKeys:
     def channel(self, user_id: int) -> str:
         """The pub/sub channel of the user's queue frames (realtime/bus.py subscribes to it)."""
         return f"{self._prefix}user:{user_id}"
+
+
+def group_stream(group_id: int) -> int:
+    """The stream id of a group's session (see above)."""
+    return -group_id
+
+
+def stream_group(stream: int) -> int | None:
+    """The group of a stream id, or None for a user's own stream."""
+    return -stream if stream < 0 else None
 
 
 def seed() -> str:

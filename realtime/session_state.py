@@ -162,12 +162,15 @@ class SessionState:
         args += sorted(excluded)
         return bool(await self._init(keys=self.keys.keys(user_id, "st", "excl", "ev"), args=args))
 
-    async def apply_event(self, user_id: int, track_id: int, action: str) -> int | None:
-        """Record an event in the session; returns the new ver, None when no session exists."""
+    async def apply_event(
+        self, user_id: int, track_id: int, action: str, advance: bool | None = None
+    ) -> int | None:
+        """Record an event in the session; returns the new ver, None when no session exists.
+        ``advance`` overrides recsys.actions.advances (a group decides by its own rules)."""
+        advancing = advances(action) if advance is None else advance
         ver, _ = await self._apply(
             keys=self.keys.keys(user_id, "st", "excl", "ev"),
-            args=[track_id, action, EVENTS_KEPT, STATE_TTL_S, int(advances(action)),
-                  int(excludes(action))],
+            args=[track_id, action, EVENTS_KEPT, STATE_TTL_S, int(advancing), int(excludes(action))],
         )
         return None if int(ver) < 0 else int(ver)
 

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Protocol
 
@@ -18,6 +19,8 @@ import msgpack
 
 from app.listening import session_seed
 from app.state import AppState
+from app.store import events as event_store
+from app.store import groups
 from app.store.moods import StoredMood
 from app.store.settings import UserSettings
 from app.views import mood_label
@@ -26,6 +29,7 @@ from realtime.hub import Hub
 from realtime.presence import Presence
 from realtime.queue_frames import QueueSnapshot, Ranked
 from realtime.resume_log import ResumeLog
+from realtime.session_keys import stream_group
 from realtime.session_state import EVENTS_KEPT, SessionState, Snapshot
 from realtime.track_cache import TrackCache
 from recsys.actions import excludes
@@ -49,6 +53,8 @@ _REASONS = {
     "settings": "Settings changed",
     "catalog": "The catalog is ready",
     "library": "A music library went offline or came back",
+    "queue_add": "A track was put next",
+    "members": "Someone joined or left",
 }
 
 
@@ -94,6 +100,8 @@ class UserQueues:
         self.coalescer = Coalescer(self._recompute, coalesce_s)
         self.stats = QueueStats()
         self._rebuilding: dict[int, asyncio.Future[None]] = {}
+        # Told of every queue frame published (the group layer restarts shared playback).
+        self.on_published: Callable[[int, QueueSnapshot], Awaitable[None]] | None = None
 
     async def close(self) -> None:
         await self.coalescer.close()
@@ -110,11 +118,25 @@ class UserQueues:
         await asyncio.shield(pending)
 
     async def _rebuild(self, user_id: int) -> None:
+        group_id = stream_group(user_id)
+        if group_id is not None:
+            await self._rebuild_group(user_id, group_id)
+            return
         stored, latest, settings = await session_seed(self._state, user_id, EVENTS_KEPT)
         excluded = {e.track_id for e in latest if excludes(e.action)}
         await self._sessions.init(
             user_id, stored, [(e.track_id, e.action) for e in latest], excluded, settings
         )
+
+    async def _rebuild_group(self, stream: int, group_id: int) -> None:
+        """A group's session from PostgreSQL: its mood and every member's latest events in it."""
+        group = await groups.by_id(self._state.db, group_id)
+        if group is None:
+            return
+        mood = StoredMood.from_record(group.mood) if group.mood else None
+        latest = await event_store.group_latest(self._state.db, group_id, EVENTS_KEPT)
+        excluded = {e.track_id for e in latest if excludes(e.action)}
+        await self._sessions.init(stream, mood, [(e.track_id, e.action) for e in latest], excluded)
 
     def request(self, user_id: int, reason: str) -> None:
         """Recompute soon (coalesced with other requests for the user)."""
@@ -124,6 +146,13 @@ class UserQueues:
         """A durable event (from any instance's HTTP or WebSocket) enters the session."""
         if await self._sessions.apply_event(user_id, track_id, action) is not None:
             await self._changed(user_id, action)
+
+    async def apply(self, stream: int, track_id: int, action: str, advance: bool) -> int | None:
+        """An event whose effect on now-playing the caller decided (a group's skip rules)."""
+        ver = await self._sessions.apply_event(stream, track_id, action, advance)
+        if ver is not None:
+            await self._changed(stream, action)
+        return ver
 
     async def on_mood(self, user_id: int, mood: StoredMood | None) -> None:
         if await self._sessions.set_mood(user_id, mood) is not None:
@@ -181,7 +210,8 @@ class UserQueues:
         if playing is None and ranked:
             fill, ranked = ranked[0], ranked[1:]
         upcoming = ranked[:QUEUE_SIZE]
-        snapshot = QueueSnapshot(playing or fill, upcoming, session.mood, reason_text(reason, session.mood))
+        snapshot = QueueSnapshot(playing or fill, upcoming, session.mood, reason_text(reason, session.mood),
+                                 stream_group(user_id))
         found = await self._catalog.get_many(snapshot.track_ids())
         body = msgpack.packb(snapshot.render(found), use_bin_type=True)
         seq = await self._log.publish_queue(user_id, session.ver, fill, upcoming, snapshot, body)
@@ -190,3 +220,5 @@ class UserQueues:
             log.debug("dropped a stale queue for user %s (ver %s)", user_id, session.ver)
         else:
             self.stats.published += 1
+            if self.on_published is not None:
+                await self.on_published(user_id, snapshot)

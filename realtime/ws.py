@@ -57,6 +57,8 @@ async def ws_endpoint() -> None:
         await _serve(realtime, conn, state)
     finally:
         conn.closed = True
+        if conn.stream != conn.user_id:  # it followed a group: no longer present there
+            realtime.hub.spawn(realtime.groups.dropped(conn))
         realtime.hub.release(conn)
 
 
@@ -105,7 +107,7 @@ def register(app: Quart) -> None:
         realtime = Realtime.build(state)
         state.extras[EXTRAS_KEY] = realtime
         await realtime.start()
-        state.fanout = RealtimeFanout(realtime.queues, realtime.hub)
+        state.fanout = RealtimeFanout(realtime.queues, realtime.hub, realtime.groups)
 
     async def drain(state: AppState) -> None:
         # Runs when the shutdown signal arrives, before the server stops: new handshakes get

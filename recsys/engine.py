@@ -30,6 +30,7 @@ from recsys.index.base import BlendWeights, Hit, IndexPoint, TrackFilter, TrackI
 from recsys.moods import AUDIO_ONLY_WEIGHTS, MoodQuery, MoodSpec, resolve
 from recsys.reasons import list_explanation, mood_reason, quote_title
 from recsys.session import SessionProfile, SessionTargets, Signal
+from recsys.taste import Taste
 from recsys.tuning import DEFAULT_TUNING, Tuning
 
 ARTIST_GAP = 4  # no artist twice within this many consecutive tracks
@@ -41,6 +42,25 @@ MAX_QUERY_CHARS = 500
 POOL_GROWTH = 4
 MAX_POOL = 1000
 RELAXED_NOTE = "few other artists fit, so this one returns sooner"
+# Named vectors beyond text and audio that the index may hold (its points and hits carry them
+# as attributes of the same name when present): they re-rank a pool, never required.
+EXTRA_VECTORS = ("collab",)
+USUAL_TASTE_REASON = "close to what you usually like"
+
+
+def extra_vectors(item: object) -> dict[str, np.ndarray]:
+    """The extra named vectors an IndexPoint or Hit carries (none on an index without them)."""
+    found = {}
+    for name in EXTRA_VECTORS:
+        vector = getattr(item, name, None)
+        if vector is not None:
+            found[name] = np.asarray(vector, dtype=np.float32)
+    return found
+
+
+def named_vectors(point: IndexPoint) -> dict[str, np.ndarray]:
+    """Every named vector of a point: text, audio and the extra ones present."""
+    return {"text": point.text, "audio": point.audio, **extra_vectors(point)}
 
 
 class UnknownTrack(KeyError):
@@ -223,18 +243,31 @@ class Engine:
     # -- one-shot lists ---------------------------------------------------------------------
 
     async def recommend(
-        self, mood: MoodSpec | None, flt: TrackFilter | None = None, limit: int = 20
+        self, mood: MoodSpec | None, flt: TrackFilter | None = None, limit: int = 20,
+        taste: Taste | None = None,
     ) -> tuple[list[Scored], str]:
-        """Tracks for a mood under filters, with a reason each and one overall explanation."""
+        """Tracks for a mood under filters, with a reason each and one overall explanation.
+        With a listener's ``taste``, the mood is moved toward it as a new session's would be."""
         limit = min(max(1, limit), MAX_LIMIT)
         query = await self.resolve_mood(mood)
+        text, audio = query.text_vector, query.audio_vector
         weights = query.weights if query.text_vector is not None else AUDIO_ONLY_WEIGHTS
+        profile: SessionProfile | None = None
+        relevance: Relevance = self._popular
+        if taste is not None:
+            profile = SessionProfile(mood=query, tuning=self.tuning, taste=taste)
+            targets = profile.targets()
+            text, audio, weights = targets.text, targets.audio, targets.weights
+            relevance = self._relevance(targets, set())
         picked = await self._pick(
-            query.text_vector, query.audio_vector, weights, flt or TrackFilter(),
-            min(max(3 * limit, 60), 300), limit, 0.85, 2, self._popular,
+            text, audio, weights, flt or TrackFilter(), min(max(3 * limit, 60), 300), limit, 0.85, 2,
+            relevance,
         )
-        tracks = [_scored(h, _noted(mood_reason(h.payload, query), h.id in picked.over_cap))
-                  for h in picked.chosen]
+        tracks = [
+            _scored(h, _noted(self._taste_reason(h, profile) or mood_reason(h.payload, query),
+                              h.id in picked.over_cap))
+            for h in picked.chosen
+        ]
         return tracks, list_explanation(query, flt, len(tracks))
 
     async def similar(self, track_id: int, limit: int = 20, flt: TrackFilter | None = None) -> list[Scored]:
@@ -269,7 +302,11 @@ class Engine:
         return results
 
     async def search_text(self, q: str, limit: int = 20, flt: TrackFilter | None = None) -> list[Scored]:
-        """Tracks whose description is closest to the words (semantic, not keyword, search)."""
+        """Tracks whose style and feel are closest to the words (semantic, not keyword, search).
+
+        The text vector holds no names (recsys.text), so a title or an artist is not found
+        here: the search route matches names lexically first (app.store.tracks
+        .search_title_artist) and fills the rest from this."""
         q = q.strip()[:MAX_QUERY_CHARS]
         if not q:
             return []
@@ -334,11 +371,12 @@ class Engine:
     # -- live sessions ----------------------------------------------------------------------
 
     async def new_session(
-        self, mood: MoodSpec | None = None, flt: TrackFilter | None = None
+        self, mood: MoodSpec | None = None, flt: TrackFilter | None = None, taste: Taste | None = None
     ) -> SessionProfile:
-        """A fresh session profile with its mood resolved (the only encoder call it needs)."""
+        """A fresh session profile with its mood resolved (the only encoder call it needs).
+        A returning listener's ``taste`` starts it from mood + taste; a new one from the mood."""
         return SessionProfile(
-            mood=await self.resolve_mood(mood), flt=flt or TrackFilter(), tuning=self.tuning
+            mood=await self.resolve_mood(mood), flt=flt or TrackFilter(), tuning=self.tuning, taste=taste
         )
 
     async def set_mood(self, profile: SessionProfile, mood: MoodSpec | None) -> None:
@@ -352,7 +390,7 @@ class Engine:
         if point is None:
             profile.observe(track_id, action, None)
         else:
-            profile.observe(track_id, action, (point.text, point.audio), point.payload)
+            profile.observe(track_id, action, (point.text, point.audio), point.payload, extra_vectors(point))
 
     async def next_queue(
         self, profile: SessionProfile, size: int = 20, now_playing_id: int | None = None
@@ -371,16 +409,7 @@ class Engine:
             playing = (await self.points([now_playing_id])).get(now_playing_id)
             playing_payload = playing.payload if playing else None
             history = [*history, frozenset(playing.payload.get("artist") or ()) if playing else frozenset()]
-        banned = profile.disliked_artists()
-
-        def relevance(pool: Sequence[Hit]) -> np.ndarray:
-            scores = self._popular(pool)
-            if banned:
-                scores = scores - self.tuning.disliked_artist_penalty * np.array(
-                    [bool(artists_of(h) & banned) for h in pool], dtype=np.float32
-                )
-            return scores
-
+        relevance = self._relevance(targets, profile.disliked_artists())
         # Twins of what was heard (same song, another id) are as good as heard.
         taken: list[DuplicateKey | None] = [
             (e.artists, title_key(e.title)) for e in profile.events if e.title
@@ -399,6 +428,47 @@ class Engine:
         return [_scored(h, _noted(self._session_reason(h, targets, profile), h.id in picked.over_cap))
                 for h in ordered]
 
+    def _relevance(self, targets: SessionTargets, banned: set[str]) -> Relevance:
+        """Pool scores: the blended score, the popularity prior, a penalty for disliked artists,
+        and closeness on every extra named vector the session has a target for and the hit
+        carries (a hit without it gets nothing there)."""
+
+        def relevance(pool: Sequence[Hit]) -> np.ndarray:
+            scores = self._popular(pool)
+            if banned:
+                scores = scores - self.tuning.disliked_artist_penalty * np.array(
+                    [bool(artists_of(h) & banned) for h in pool], dtype=np.float32
+                )
+            for name, target in targets.extra.items():
+                closeness = np.zeros(len(pool), dtype=np.float32)
+                for i, h in enumerate(pool):
+                    vector = getattr(h, name, None)
+                    if vector is not None:
+                        norm = float(np.linalg.norm(vector))
+                        closeness[i] = float(np.asarray(vector, dtype=np.float32) @ target) / max(norm, 1e-12)
+                scores = scores + self.tuning.extra_vector_weight * closeness
+            return scores
+
+        return relevance
+
+    def _taste_reason(self, hit: Hit, profile: SessionProfile | None) -> str | None:
+        """"because you often play <artist>" or "close to what you usually like", or None."""
+        taste = profile.taste if profile is not None else None
+        if taste is None:
+            return None
+        artist = taste.frequent_artist(artists_of(hit), self.tuning.frequent_artist_min)
+        if artist is not None:
+            return f"because you often play {artist}"
+        usual_text, usual_audio = taste.pull.get("text"), taste.pull.get("audio")
+        # "is not None" one by one: "None in (arrays)" would compare arrays element-wise.
+        known = hit.text is not None and hit.audio is not None
+        if known and usual_text is not None and usual_audio is not None:
+            assert hit.text is not None and hit.audio is not None
+            unit = usual_text / max(float(np.linalg.norm(usual_text)), 1e-12)
+            if _similarity(hit.text, hit.audio, unit, usual_audio) >= self.tuning.liked_reason_min_similarity:
+                return USUAL_TASTE_REASON
+        return None
+
     def _session_reason(self, hit: Hit, targets: SessionTargets, profile: SessionProfile) -> str:
         if hit.text is not None and hit.audio is not None and targets.positives:
             best: Signal | None = None
@@ -411,6 +481,10 @@ class Engine:
             if best is not None:
                 verb = "liked" if best.event.action == "like" else "played through"
                 return f"because you {verb} {quote_title(best.event.title)}"
+        # The session's own feedback explains first; the long-term taste next.
+        taste_reason = self._taste_reason(hit, profile)
+        if taste_reason is not None:
+            return taste_reason
         if targets.negatives:
             strongest = min(targets.negatives, key=lambda s: s.weight)
             what = "disliked" if strongest.event.action == "dislike" else "skipped"

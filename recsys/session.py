@@ -17,6 +17,13 @@ How events move the query (Rocchio-style arithmetic on the mood query, no model 
   and a bounded step directly away from the disliked centroid.
 Every observed track (played, completed, liked, skipped, disliked) is excluded from what
 comes next, so a skipped track never comes back within the session.
+
+A returning listener's long-term taste (recsys.taste) joins the arithmetic as one more
+positive (its pull centroids) and one more negative (its push centroids), each weighing
+``taste_weight`` times the taste's strength: at most half a fresh like by default, so it
+colours the first queue and then yields to the session's own feedback. Named vectors beyond
+text and audio (``extra``, e.g. "collab" when the index has it) are averaged the same way and
+returned as targets for re-ranking.
 """
 
 from __future__ import annotations
@@ -32,6 +39,7 @@ from recsys.actions import ACTIONS
 from recsys.features import AUDIO_DIM
 from recsys.index.base import BlendWeights, TrackFilter, Vectors
 from recsys.moods import MoodQuery
+from recsys.taste import Taste
 from recsys.tuning import DEFAULT_TUNING, Tuning
 
 ACTION_SET: frozenset[str] = frozenset(ACTIONS)
@@ -53,6 +61,7 @@ class SessionEvent:
     audio: np.ndarray
     title: str | None
     artists: frozenset[str]
+    extra: dict[str, np.ndarray] = field(default_factory=dict)  # other named vectors ("collab")
 
 
 @dataclass(slots=True)
@@ -70,6 +79,7 @@ class SessionTargets:
     weights: BlendWeights
     positives: list[Signal]
     negatives: list[Signal]
+    extra: dict[str, np.ndarray] = field(default_factory=dict)  # targets of other named vectors
 
 
 def _saturation(total_weight: float) -> float:
@@ -77,11 +87,25 @@ def _saturation(total_weight: float) -> float:
     return 1.0 - float(np.exp(-total_weight))
 
 
-def _weighted_mean(signals: list[Signal], attr: str) -> tuple[np.ndarray, float]:
-    weights = np.array([abs(s.weight) for s in signals], dtype=np.float32)
-    vectors = np.stack([getattr(s.event, attr) for s in signals])
-    total = float(weights.sum())
-    return (weights[:, None] * vectors).sum(axis=0) / max(total, 1e-12), total
+def _side(
+    signals: list[Signal], taste_weight: float, taste: dict[str, np.ndarray]
+) -> tuple[dict[str, np.ndarray], float]:
+    """Weighted means per named vector of one side's signals, the taste's centroids counting
+    as one more signal of ``taste_weight``; and the side's total weight."""
+    items: list[tuple[float, dict[str, np.ndarray]]] = [
+        (abs(s.weight), {"text": s.event.text, "audio": s.event.audio, **s.event.extra}) for s in signals
+    ]
+    if taste_weight > 0 and taste:
+        items.append((taste_weight, taste))
+    sums: dict[str, np.ndarray] = {}
+    weights: dict[str, float] = {}
+    for weight, vectors in items:
+        for name, vector in vectors.items():
+            v = np.asarray(vector, dtype=np.float32)
+            sums[name] = sums[name] + weight * v if name in sums else weight * v
+            weights[name] = weights.get(name, 0.0) + weight
+    total = sum(weight for weight, _ in items)
+    return {name: sums[name] / max(weights[name], 1e-12) for name in sums}, total
 
 
 @dataclass
@@ -97,6 +121,7 @@ class SessionProfile:
     disliked: set[int] = field(default_factory=set)
     liked: set[int] = field(default_factory=set)
     history: deque[int] = field(default_factory=lambda: deque(maxlen=8))  # distinct tracks, newest last
+    taste: Taste | None = None  # the listener's long-term taste (None: a new listener)
     _artists: dict[int, frozenset[str]] = field(default_factory=dict)
     _seq: int = 0
 
@@ -107,10 +132,12 @@ class SessionProfile:
         self,
         track_id: int,
         action: str,
-        vectors: Vectors | None,
+        vectors: tuple[np.ndarray, np.ndarray] | Vectors | None,
         payload: Mapping[str, Any] | None = None,
+        extra: Mapping[str, np.ndarray] | None = None,
     ) -> None:
-        """Record one event. Without vectors (unknown track) it still excludes the track."""
+        """Record one event. Without vectors (unknown track) it still excludes the track.
+        ``extra``: the track's other named vectors ("collab"), where the index has them."""
         if action not in ACTION_SET:
             raise ValueError(f"unknown action {action!r}")
         self._seq += 1
@@ -143,6 +170,7 @@ class SessionProfile:
                 audio=np.asarray(vectors[1], dtype=np.float32),
                 title=str(title) if title else None,
                 artists=artists,
+                extra={k: np.asarray(v, dtype=np.float32) for k, v in (extra or {}).items()},
             )
         )
 
@@ -195,27 +223,35 @@ class SessionProfile:
             None if base_text is None else np.asarray(base_text, dtype=np.float32).copy()
         )
         audio = np.asarray(base_audio, dtype=np.float32).copy()
-        if positives:
-            pos_text, pos_total = _weighted_mean(positives, "text")
-            pos_audio, _ = _weighted_mean(positives, "audio")
+        taste = self.taste
+        taste_pull = self.tuning.taste_weight * taste.pull_strength if taste is not None else 0.0
+        taste_push = self.tuning.taste_weight * taste.push_strength if taste is not None else 0.0
+        extra: dict[str, np.ndarray] = {}
+        pos, pos_total = _side(positives, taste_pull, taste.pull if taste is not None else {})
+        if pos_total > 0 and "audio" in pos:
             strength = _saturation(pos_total)
-            text = strength * pos_text if text is None else text + strength * pos_text
-            audio = audio + self.tuning.pull * strength * (pos_audio - audio)
+            if "text" in pos:
+                text = strength * pos["text"] if text is None else text + strength * pos["text"]
+            audio = audio + self.tuning.pull * strength * (pos["audio"] - audio)
             text_weight = max(text_weight, self.tuning.text_from_likes * strength)
-        if negatives:
-            neg_text, neg_total = _weighted_mean(negatives, "text")
-            neg_audio, _ = _weighted_mean(negatives, "audio")
+            extra = {name: strength * v for name, v in pos.items() if name not in ("text", "audio")}
+        neg, neg_total = _side(negatives, taste_push, taste.push if taste is not None else {})
+        if neg_total > 0 and "audio" in neg:
             strength = _saturation(neg_total)
-            if text is not None:
-                text = text - self.tuning.gamma * strength * neg_text
-            away = audio - neg_audio
+            if text is not None and "text" in neg:
+                text = text - self.tuning.gamma * strength * neg["text"]
+            away = audio - neg["audio"]
             norm = float(np.linalg.norm(away))
             if norm > 1e-6:
                 audio = audio + self.tuning.push * strength * away / norm
+            for name, v in neg.items():
+                if name in extra:
+                    extra[name] = extra[name] - self.tuning.gamma * strength * v
         if text is not None:
             norm = float(np.linalg.norm(text))
             text = (text / norm).astype(np.float32) if norm > 1e-6 else None
         if text is None:
             text_weight = 0.0
         weights = BlendWeights(text=text_weight, audio=1.0 - text_weight)
-        return SessionTargets(text, audio.astype(np.float32), weights, positives, negatives)
+        extra = {name: v / n for name, v in extra.items() if (n := float(np.linalg.norm(v))) > 1e-6}
+        return SessionTargets(text, audio.astype(np.float32), weights, positives, negatives, extra)

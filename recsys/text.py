@@ -1,4 +1,4 @@
-"""The descriptive line a track's text vector is computed from.
+"""The descriptive line of a track, and the facets its text vector is computed from.
 
 One short, deterministic sentence: the same track always gives the same line (so vectors are
 reproducible and identical lines are encoded once), and it stays far below MiniLM's 256
@@ -37,7 +37,8 @@ def _unique(items: Iterable[str], limit: int) -> list[str]:
 
 
 def describe(track: TrackRecord) -> str:
-    """Title, artists, album, genres, descriptors and derived mood words, in one line."""
+    """Title, artists, album, genres, descriptors and derived mood words, in one line: how a
+    track reads to a person. The text *vector* is made from ``describe_facets``, without names."""
     parts: list[str] = []
     head = _clean(track.title) or "Untitled"
     artists = [_clean(a) for a in track.artists[:MAX_ARTISTS] if _clean(a)]
@@ -66,18 +67,24 @@ def describe(track: TrackRecord) -> str:
 # Predictor catalog; split into facets, the long part (the artist's genres and tags) is shared by
 # all of that artist's tracks and the mood words by thousands, so an import encodes each once.
 # Measured on 41k tracks: ~4x fewer word pieces to encode.
-FACET_WEIGHTS = {"identity": 0.45, "style": 0.35, "feel": 0.20}
+#
+# The vector describes only a track's style and feel, never its title, artist or album: moods
+# are matched against it, and a name is not a mood ("rainy sunday morning" used to bring Taking
+# Back Sunday and every title with "Sunday" in it). Names are found by the lexical half of
+# search (app.store.tracks.search_title_artist). Style and feel keep their old proportion.
+FACET_WEIGHTS = {"style": 0.64, "feel": 0.36}
+# Bump whenever the facets or their weights change: an index built with an older text is
+# rebuilt (the evaluation's index cache keys on it; app.demo_loader compares a stored vector).
+TEXT_VERSION = 2
+# A track with neither tags nor audio still needs a (neutral) vector: Qdrant's cosine has no
+# meaning for a zero vector.
+NEUTRAL_FEEL = "mood: unknown"
 
 
 def describe_facets(track: TrackRecord) -> dict[str, str]:
-    """The facets of a track's text: who and what it is, its style, and how it feels."""
-    identity = _clean(track.title) or "Untitled"
-    artists = [_clean(a) for a in track.artists[:MAX_ARTISTS] if _clean(a)]
-    if artists:
-        identity += " by " + ", ".join(artists)
-    if track.album and _clean(track.album):
-        identity += " from " + _clean(track.album)
-    facets = {"identity": identity}
+    """The facets of a track's text: its style (genres, tags) and how it feels (decade and the
+    mood words read from its audio). No names: see FACET_WEIGHTS."""
+    facets: dict[str, str] = {}
     genres = _unique(track.genres, MAX_GENRES)
     descriptors = _unique(track.descriptors, MAX_DESCRIPTORS)
     style = []
@@ -92,4 +99,6 @@ def describe_facets(track: TrackRecord) -> dict[str, str]:
         feel.insert(0, f"{track.year // 10 * 10}s")
     if feel:
         facets["feel"] = "mood: " + ", ".join(feel)
+    if not facets:
+        facets["feel"] = NEUTRAL_FEEL
     return facets

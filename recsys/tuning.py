@@ -26,6 +26,15 @@ class Tuning:
     pull: float = 0.7  # how far (at saturation) likes pull the audio target toward them
     push: float = 0.8  # how far (at saturation, in audio-space units) dislikes push it away
     text_from_likes: float = 0.45  # text weight that likes bring when the mood has no words
+    # The long-term taste (recsys.taste): a listener's whole history, recent weighing more.
+    taste_half_life_days: float = 60.0  # an outcome two months old counts half
+    # The taste enters the session as one pseudo-signal of this weight (at full confidence): a
+    # fresh like weighs 1.0, so the session's own feedback soon outweighs it.
+    taste_weight: float = 0.5
+    taste_max_rows: int = 2000  # the newest outcomes a taste is built from
+    frequent_artist_min: int = 3  # positive outcomes that make an artist one they "often play"
+    # Extra named vectors (e.g. "collab") re-rank a pool by closeness to the session's target.
+    extra_vector_weight: float = 0.15
 
     def with_values(self, values: Mapping[str, float]) -> Tuning:
         """A copy with some numbers changed; ValueError for a name that is not a field.

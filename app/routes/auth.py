@@ -21,7 +21,7 @@ bp = Blueprint("auth", __name__, url_prefix="/api/auth")
 log = logging.getLogger("musicrec.auth")
 
 
-def _client_address() -> str:
+def client_address() -> str:
     # X-Real-IP is set by NGINX; believe it only from a configured proxy, or anyone could rotate it
     # to dodge the per-address limit.
     remote = request.remote_addr or "-"
@@ -77,7 +77,7 @@ async def register(data: Credentials) -> ResponseReturnValue:
 @validate_request(Credentials)
 async def login(data: Credentials) -> ResponseReturnValue:
     state = get_state()
-    address = _client_address()
+    address = client_address()
     wait = await state.limiter.retry_after(data.username, address)
     if wait is not None:
         raise ApiError(429, "rate_limited", f"too many failed logins; try again in {wait} s",

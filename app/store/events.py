@@ -18,10 +18,11 @@ class Event:
     position_ms: int | None
     at: datetime
     client_ref: str | None
+    group_id: int | None = None  # the listening group it was made in (app/groups.py)
 
 
-_COLUMNS = "id, user_id, track_id, action, position_ms, at, client_ref"
-__all__ = ["ACTIONS", "Event", "history", "latest", "outcomes", "recent_track_ids", "record"]
+_COLUMNS = "id, user_id, track_id, action, position_ms, at, client_ref, group_id"
+__all__ = ["ACTIONS", "Event", "group_latest", "history", "latest", "outcomes", "recent_track_ids", "record"]
 
 
 async def record(
@@ -31,14 +32,15 @@ async def record(
     action: str,
     position_ms: int | None,
     client_ref: str | None,
+    group_id: int | None = None,
 ) -> tuple[Event | None, bool]:
     """Write one event; returns (event, created). A repeated client_ref returns the first event.
     Likes are a state (recsys.actions.VERDICTS): a like of a liked track, or an unlike of one
     not liked, changes nothing, is not stored, and returns (None, False)."""
     row = await db.fetchrow(
         f"""
-        INSERT INTO listening_events (user_id, track_id, action, position_ms, client_ref)
-        SELECT $1, $2, $3, $4, $5
+        INSERT INTO listening_events (user_id, track_id, action, position_ms, client_ref, group_id)
+        SELECT $1, $2, $3, $4, $5, $7
         WHERE NOT $3 = ANY($6::text[]) OR $3 <> coalesce((
             SELECT action FROM listening_events
             WHERE user_id = $1 AND track_id = $2 AND action = ANY($6::text[])
@@ -52,6 +54,7 @@ async def record(
         position_ms,
         client_ref,
         sorted(VERDICTS),
+        group_id,
     )
     if row is not None:
         return Event(**dict(row)), True
@@ -95,8 +98,8 @@ async def outcomes(db: Database, user_id: int, limit: int, before: int | None) -
 
 async def history(db: Database, user_id: int, limit: int, before: int | None) -> list[Event]:
     rows = await db.fetch(
-        """
-        SELECT id, user_id, track_id, action, position_ms, at, client_ref FROM listening_events
+        f"""
+        SELECT {_COLUMNS} FROM listening_events
         WHERE user_id = $1 AND ($2::bigint IS NULL OR id < $2)
         ORDER BY id DESC LIMIT $3
         """,
@@ -125,3 +128,13 @@ async def latest(db: Database, user_id: int, limit: int) -> list[Event]:
     """The newest events, oldest first: what a new session profile replays."""
     return list(reversed(await history(db, user_id, limit, None)))
 
+
+
+async def group_latest(db: Database, group_id: int, limit: int) -> list[Event]:
+    """A group's newest events (every member's), oldest first: what its live queue replays."""
+    rows = await db.fetch(
+        f"SELECT {_COLUMNS} FROM listening_events WHERE group_id = $1 ORDER BY id DESC LIMIT $2",
+        group_id,
+        limit,
+    )
+    return [Event(**dict(row)) for row in reversed(rows)]

@@ -21,11 +21,13 @@ from recsys.encoder import AsyncEncoder
 from recsys.evaluation.dataset import catalog_fingerprint
 from recsys.index import TrackIndex, open_index
 from recsys.index.builder import index_tracks
+from recsys.text import TEXT_VERSION
 
 log = logging.getLogger("musicrec.eval")
 
 # Bump when the way tracks become points changes in a way the fingerprint cannot see
-# (recsys.text.describe, recsys.features, the payload): old caches then rebuild.
+# (recsys.features, the payload): old caches then rebuild. recsys.text.TEXT_VERSION is part of
+# the key too, so a change in how the text vector is made rebuilds without a bump here.
 FORMAT_VERSION = 1
 MARKER = "built.json"
 
@@ -46,7 +48,7 @@ async def cached_index(
     ``label`` names the variant ("full", "mood-blind"); other builds of the same label are
     removed when a new one is made, so the cache holds one shard per variant.
     """
-    key = f"{FORMAT_VERSION}-{catalog_fingerprint(tracks)}"[:24]
+    key = f"{FORMAT_VERSION}.{TEXT_VERSION}-{catalog_fingerprint(tracks)}"[:24]
     folder = cache_dir / f"{label}-{key}"
     marker = folder / MARKER
     if marker.is_file():

@@ -71,6 +71,14 @@ def table(results: dict[str, Any]) -> str:
             f"{_f(st['engine']['ndcg20']):>7}{_f(st['popularity']['p20']):>11}"
             f"{_f(st['popularity']['ndcg20']):>7}{_f(st['random']['p20']):>10}"
         )
+        for key, what in (("names", "evaluated moods"), ("name_probes", "title-word probes")):
+            if key in moods:
+                n = moods[key]
+                led = [r["mood"] for r in n["moods"] if r["led"]]
+                lines.append(
+                    f"name-only matches ({what}): {n['name_only_share']:.1%} of top-{moods['k']} slots; "
+                    f"led by names: {len(led)} of {len(n['moods'])}" + (f" ({', '.join(led)})" if led else "")
+                )
         if moods["skipped"]:
             names = ", ".join(f"{s['mood']} ({s['relevant_artists']})" for s in moods["skipped"])
             lines.append(f"left out (fewer than 10 tagged artists in the catalog): {names}")
@@ -126,6 +134,12 @@ def bench(results: dict[str, Any]) -> list[tuple[str, float, str]]:
             ("mood_p20_strict_popularity", m["strict"]["popularity"]["p20"], "ratio"),
             ("mood_moods", float(len(moods["moods"])), "moods"),
         ]
+        for key, prefix in (("names", "mood_name_led"), ("name_probes", "mood_probe_name_led")):
+            if key in moods:
+                out += [
+                    (prefix, float(moods[key]["led"]), "moods"),
+                    (prefix.replace("_led", "_only_share"), moods[key]["name_only_share"], "ratio"),
+                ]
     hist = results.get("lastfm")
     if hist:
         out += [

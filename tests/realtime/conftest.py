@@ -54,6 +54,11 @@ def write_tone(path: Path, seconds: float = 2.0, rate: int = 8000) -> Path:
     return path
 
 
+def _append(path: Path, line: bytes) -> None:
+    with path.open("ab") as out:
+        out.write(line)
+
+
 def free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
@@ -172,8 +177,11 @@ class Instance:
     async def _drain_stderr(self) -> None:
         # Keep the pipe flowing (a full pipe would block the server's logging).
         assert self.proc is not None and self.proc.stderr is not None
-        while await self.proc.stderr.readline():
-            pass
+        sink = os.environ.get("RT_SERVER_LOG")  # a folder: each instance's log kept there, to debug
+        kept = Path(sink) / f"{self.name}.log" if sink else None
+        while line := await self.proc.stderr.readline():
+            if kept is not None:
+                await asyncio.to_thread(_append, kept, line)
 
     async def stop(self) -> None:
         if self.proc is None or self.proc.returncode is not None:

@@ -125,7 +125,8 @@ class LiveTab:
     connected: asyncio.Event = field(default_factory=asyncio.Event)
     ws: ClientConnection | None = None
     queue_frames: list[tuple[float, int]] = field(default_factory=list)  # (received at, seq)
-    queue_contents: dict[int, tuple[int | None, tuple[int, ...]]] = field(default_factory=dict)  # seq -> (now playing, upcoming)
+    # seq -> (now playing, upcoming)
+    queue_contents: dict[int, tuple[int | None, tuple[int, ...]]] = field(default_factory=dict)
     seqs: list[int] = field(default_factory=list)  # every seq received, in order, over all connections
     closes: list[int | None] = field(default_factory=list)
     refused_handshakes: int = 0

@@ -1,0 +1,354 @@
+"""Listening groups, live: connections that follow a group, its frames, its shared playback.
+
+A connection follows one stream at a time (realtime/session_keys.py): its user's own, or a
+group's after ``group_join``. Following a group means hearing the group's channel, being
+counted present, and having ``feedback``, ``next`` and ``mood`` act on the group. Membership
+itself (who may follow) is PostgreSQL's, decided by app/groups.py.
+
+Switching streams keeps a connection's seqs increasing: the new stream's counter is raised
+above the connection's cursor before the first frame of the new stream is stamped.
+
+Skips: the host's skip (or anyone's with guest controls) skips at once; anyone else's skip or
+``vote_skip`` is a vote, and the track is skipped once more than half of those present voted.
+A track ends for the group once: each player reports ``ended`` and only the first report for
+the track that is playing advances it.
+
+The shared playback (``pb``) is reset to the start of a new track whenever a published group
+queue has a different now-playing track, so every change of track (next, a passed vote, the
+end of a track, a fill) reaches every member's player the same way.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+import msgpack
+from redis.exceptions import RedisError
+
+from app import groups as group_rules
+from app.errors import ApiError
+from app.fanout import GroupLive
+from app.listening import record_feedback
+from app.moods_input import checked_mood_spec
+from app.state import AppState
+from app.store import groups
+from app.store.groups import GroupRow
+from realtime import protocol
+from realtime.connection import Connection
+from realtime.group_state import GroupState, Playback, server_ms
+from realtime.hub import Hub
+from realtime.protocol import (
+    Ended,
+    Feedback,
+    GroupJoin,
+    GroupLeave,
+    MoodChange,
+    Next,
+    PlaybackControl,
+    QueueAdd,
+    VoteSkip,
+)
+from realtime.queue_frames import QueueSnapshot
+from realtime.resume_log import ResumeLog
+from realtime.session_keys import group_stream, stream_group
+from realtime.user_queue import UserQueues
+
+log = logging.getLogger("musicrec.realtime.groups")
+
+SWEEP_EVERY_S = 30.0
+SKIPPING = ("skip", "dislike")
+
+SendLocal = Callable[[Connection, dict[str, Any], bool], Awaitable[None]]
+SendQueue = Callable[[Connection, int], Awaitable[None]]
+
+
+class GroupLiveService:
+    def __init__(
+        self, state: AppState, gstate: GroupState, log_: ResumeLog, hub: Hub, queues: UserQueues,
+    ) -> None:
+        self._state = state
+        self.gstate = gstate
+        self._log = log_
+        self._hub = hub
+        self._queues = queues
+        self._send_local: SendLocal | None = None
+        self._send_queue: SendQueue | None = None
+        self._sweeper: asyncio.Task[None] | None = None
+
+    def wire(self, send_local: SendLocal, send_queue: SendQueue) -> None:
+        """How frames reach one connection (realtime/session.py owns the seq stream)."""
+        self._send_local = send_local
+        self._send_queue = send_queue
+
+    def start(self) -> None:
+        self._sweeper = asyncio.create_task(self._sweep(), name="group-sweeper")
+
+    async def stop(self) -> None:
+        if self._sweeper is not None:
+            self._sweeper.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._sweeper
+
+    @property
+    def _idle_s(self) -> float:
+        return self._state.settings.group_idle_end_s
+
+    # -- what the service layer asks (app/fanout.py) -----------------------------------------
+
+    async def live(self, group_id: int) -> GroupLive:
+        present = await self.gstate.present(group_id)
+        playback = await self.gstate.playback(group_id)
+        votes = None
+        if playback is not None:
+            voters = await self.gstate.votes(group_id, playback.track_id) & present
+            if voters:
+                votes = {"track_id": playback.track_id, "votes": len(voters),
+                         "needed": len(present) // 2 + 1}
+        return GroupLive(frozenset(present), await self.gstate.present_since(group_id),
+                         playback.to_json() if playback else None, votes)
+
+    async def publish_group(self, group_id: int) -> None:
+        view = await group_rules.view_by_id(self._state, group_id)
+        if view is not None:
+            await self._publish(group_id, {"type": "group", "group": view})
+
+    async def publish_exit(self, group_id: int, user_ids: list[int], status: str) -> None:
+        view = await group_rules.view_by_id(self._state, group_id)
+        frame = {"type": "group", "group": view, "status": status, "exit_users": user_ids}
+        await self._publish(group_id, frame)
+        if status == "ended":
+            await self.gstate.forget(group_id)
+
+    async def _publish(self, group_id: int, frame: dict[str, Any]) -> None:
+        await self._log.publish_frame(group_stream(group_id), msgpack.packb(frame, use_bin_type=True))
+
+    async def on_queue_published(self, stream: int, snapshot: QueueSnapshot) -> None:
+        """A group's queue frame went out: a new track playing restarts the shared playback."""
+        group_id = stream_group(stream)
+        if group_id is None:
+            return
+        playing = snapshot.now_playing.id if snapshot.now_playing else None
+        current = await self.gstate.playback(group_id)
+        if playing is None or (current is not None and current.track_id == playing):
+            return
+        playback = Playback(playing, "playing", 0, server_ms())
+        await self.gstate.set_playback(group_id, playback)
+        await self._publish(group_id, {"type": "playback", **playback.to_json()})
+        await self.gstate.drop_adds(group_id, {playing})
+
+    # -- a connection following a group ------------------------------------------------------
+
+    async def follow(self, conn: Connection, frame: GroupJoin, text: bool) -> None:
+        try:
+            group = await group_rules.member_group(self._state, frame.group_id, conn.user_id)
+        except ApiError as exc:
+            await self._error(conn, exc.code, exc.message, frame.ref, text)
+            return
+        stream = group_stream(group.id)
+        if conn.stream != stream:
+            await self._switch(conn, stream)
+            newly = conn.user_id not in await self.gstate.present(group.id)
+            await self.gstate.enter(group.id, conn.user_id, conn.id, self._idle_s)
+            if newly:
+                await self.publish_group(group.id)
+        # The queue first: its fresh seq is above everything the group published before, so
+        # the local frames after it never wait for an older frame still on the bus.
+        assert self._send_queue is not None
+        await self._send_queue(conn, stream)
+        await self._ack(conn, frame.ref, text)
+        await self._send(conn, {"type": "group", "group": await group_rules.view(self._state, group)}, text)
+        playback = await self.gstate.playback(group.id)
+        if playback is not None:
+            await self._send(conn, {"type": "playback", **playback.to_json()}, text)
+
+    async def unfollow(self, conn: Connection, frame: GroupLeave | None, text: bool) -> None:
+        group_id = stream_group(conn.stream)
+        if group_id is not None:
+            await self._switch(conn, conn.user_id)
+            await self.gstate.exit(group_id, conn.user_id, conn.id)
+            with contextlib.suppress(RedisError, OSError):
+                await self.publish_group(group_id)
+        assert self._send_queue is not None
+        await self._send_queue(conn, conn.user_id)
+        if frame is not None:
+            await self._ack(conn, frame.ref, text)
+
+    async def exit(self, conn: Connection, status: str) -> None:
+        """The member left, was removed, or the group ended: back to their own queue."""
+        if conn.closed or stream_group(conn.stream) is None:
+            return
+        try:
+            await self.unfollow(conn, None, conn.text)
+        except (RedisError, OSError) as exc:
+            log.warning("connection %s could not leave its group (%s)", conn.id, status, exc_info=exc)
+
+    async def dropped(self, conn: Connection) -> None:
+        """A following connection closed: it is no longer present."""
+        group_id = stream_group(conn.stream)
+        if group_id is None:
+            return
+        with contextlib.suppress(RedisError, OSError):
+            await self.gstate.exit(group_id, conn.user_id, conn.id)
+            if conn.user_id not in await self.gstate.present(group_id):
+                await self.publish_group(group_id)
+
+    async def _switch(self, conn: Connection, stream: int) -> None:
+        await self._hub.detach(conn)
+        await self._log.raise_seq(stream, conn.cursor)
+        conn.stream = stream
+        await self._hub.attach(conn)
+
+    # -- what members do ---------------------------------------------------------------------
+
+    async def handle(self, conn: Connection, frame: protocol.ClientFrame, text: bool) -> bool:
+        """Frames of a connection that follows a group; False when the frame is not a group's."""
+        group_id = stream_group(conn.stream)
+        if isinstance(frame, GroupJoin):
+            await self.follow(conn, frame, text)
+        elif isinstance(frame, GroupLeave):
+            await self.unfollow(conn, frame, text)
+        elif not isinstance(frame, Feedback | Next | MoodChange | QueueAdd | VoteSkip | PlaybackControl
+                            | Ended):
+            return False
+        elif group_id is None:
+            if isinstance(frame, Feedback | Next | MoodChange):
+                return False  # the listener's own session
+            await self._error(conn, "not_in_group", "send group_join first", frame.ref, text)
+        else:
+            try:
+                group = await group_rules.member_group(self._state, group_id, conn.user_id)
+            except ApiError as exc:
+                await self._error(conn, exc.code, exc.message, frame.ref, text)
+                return True
+            await self._act(conn, group, frame, text)
+        return True
+
+    async def _act(self, conn: Connection, group: GroupRow, frame: protocol.ClientFrame, text: bool) -> None:
+        steer = group_rules.may_steer(group, conn.user_id)
+        ref = getattr(frame, "ref", None)
+        if isinstance(frame, Feedback):
+            await self._feedback(conn, group, frame, steer, text)
+            return
+        if isinstance(frame, Next):
+            if steer:
+                await self._queues.advance(group_stream(group.id))
+            else:
+                await self._vote(conn, group)
+        elif isinstance(frame, VoteSkip):
+            await self._vote(conn, group)
+        elif isinstance(frame, QueueAdd):
+            try:
+                await group_rules.add_to_queue(self._state, group.id, conn.user_id, frame.track_id)
+            except ApiError as exc:
+                await self._error(conn, exc.code, exc.message, ref, text)
+                return
+            username = next((m.username for m in await groups.members(self._state.db, group.id)
+                             if m.user_id == conn.user_id), "")
+            await self.gstate.add(group.id, conn.user_id, username, frame.track_id)
+            await self._queues.on_refresh(group_stream(group.id), "queue_add")
+        elif isinstance(frame, MoodChange):
+            if not steer:
+                await self._error(conn, "forbidden", "only the host changes the mood (no guest controls)",
+                                  ref, text)
+                return
+            try:
+                spec = await checked_mood_spec(self._state.db, frame.preset, frame.text, frame.energy,
+                                               frame.valence)
+                await group_rules.change_mood(self._state, group.id, conn.user_id, spec)
+            except ApiError as exc:
+                await self._error(conn, exc.code, exc.message, ref, text)
+                return
+        elif isinstance(frame, PlaybackControl):
+            if not steer:
+                await self._error(conn, "forbidden", "only the host controls playback (no guest controls)",
+                                  ref, text)
+                return
+            current = await self.gstate.playback(group.id)
+            if current is None:
+                await self._error(conn, "nothing_playing", "the group has no track playing", ref, text)
+                return
+            playback = Playback(current.track_id, frame.state, frame.position_ms, server_ms())
+            await self.gstate.set_playback(group.id, playback)
+            await self._publish(group.id, {"type": "playback", **playback.to_json()})
+        elif isinstance(frame, Ended):
+            await record_feedback(self._state, conn.user_id, frame.track_id, "complete", None,
+                                  None if ref is None else f"ended-{ref}", group.id)
+            await self.gstate.note(group.id, conn.user_id, frame.track_id, "complete")
+            if await self.gstate.advance_if_playing(group.id, frame.track_id) is not None:
+                self._queues.request(group_stream(group.id), "next")
+        await self._ack(conn, ref, text)
+
+    async def _feedback(
+        self, conn: Connection, group: GroupRow, frame: Feedback, steer: bool, text: bool
+    ) -> None:
+        ref = None if frame.ref is None else str(frame.ref)
+        try:
+            event, created = await record_feedback(self._state, conn.user_id, frame.track_id, frame.action,
+                                                   frame.position_ms, ref, group.id)
+        except ApiError as exc:
+            await self._error(conn, exc.code, exc.message, frame.ref, text)
+            return
+        if created and event is not None:
+            stream = group_stream(group.id)
+            playback = await self.gstate.playback(group.id)
+            playing = playback is not None and playback.track_id == frame.track_id
+            advance = False
+            if frame.action in SKIPPING and playing:
+                advance = steer or await self._vote_passes(conn, group)
+            await self.gstate.note(group.id, conn.user_id, frame.track_id, frame.action)
+            if await self._queues.apply(stream, frame.track_id, frame.action, advance) is None:
+                await self._queues.rebuild(stream)
+                await self._queues.apply(stream, frame.track_id, frame.action, advance)
+        await self._ack(conn, frame.ref, text)
+
+    async def _vote(self, conn: Connection, group: GroupRow) -> None:
+        if await self._vote_passes(conn, group):
+            playback = await self.gstate.playback(group.id)
+            if playback is not None and await self.gstate.advance_if_playing(group.id, playback.track_id):
+                self._queues.request(group_stream(group.id), "skip")
+
+    async def _vote_passes(self, conn: Connection, group: GroupRow) -> bool:
+        """Count the sender's vote against what plays; True once more than half of those present
+        voted (the group frame shows the count either way)."""
+        playback = await self.gstate.playback(group.id)
+        if playback is None:
+            return False
+        present = await self.gstate.present(group.id) | {conn.user_id}
+        voters = await self.gstate.vote_skip(group.id, conn.user_id, playback.track_id) & present
+        passed = len(voters) * 2 > len(present)
+        await self.publish_group(group.id)
+        return passed
+
+    # -- empty groups end --------------------------------------------------------------------
+
+    async def _sweep(self) -> None:
+        while True:
+            await asyncio.sleep(SWEEP_EVERY_S)
+            try:
+                for group_id in await groups.live_groups(self._state.db, older_than_s=self._idle_s):
+                    if not await self.gstate.alive(group_id) and not await self.gstate.present(group_id):
+                        log.info("group %s ended: nobody present for %.0f s", group_id, self._idle_s)
+                        await group_rules.end(self._state, group_id, "idle")
+            except asyncio.CancelledError:
+                raise
+            except Exception:
+                log.exception("the group sweep failed")
+
+    # -- frames to one connection ------------------------------------------------------------
+
+    async def _send(self, conn: Connection, frame: dict[str, Any], text: bool) -> None:
+        assert self._send_local is not None
+        await self._send_local(conn, frame, text)
+
+    async def _ack(self, conn: Connection, ref: protocol.Ref | None, text: bool) -> None:
+        if ref is not None:
+            await self._send(conn, {"type": "ack", "ref": ref}, text)
+
+    async def _error(self, conn: Connection, code: str, message: str, ref: protocol.Ref | None,
+                     text: bool) -> None:
+        await self._send(conn, protocol.error_frame(code, message, ref), text)
+

@@ -1,0 +1,196 @@
+"""A listening group's live state in Redis, beside its queue session (key layout:
+realtime/session_keys.py, under the group's stream id).
+
+- presence (``here``): one entry per connection following the group, refreshed by its instance
+  like the per-user connection counts; a member is present while one of theirs is live.
+- ``alive``: refreshed while anyone is present; when it has expired and nobody is present, the
+  group has been empty for group_idle_end_s and ends.
+- the shared playback (``pb``): track, state, position and the server time it was true at.
+- skip votes (``votes``): user -> the track they voted against; votes for an earlier track
+  no longer count, so nothing has to clear them when the track changes.
+- whose feedback (``who``) and members' picks waiting to be queued (``adds``).
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass
+from typing import Any
+
+from redis.asyncio import Redis
+
+from realtime.presence import CONN_TTL_S
+from realtime.session_keys import STATE_TTL_S, SessionKeys, group_stream
+from realtime.session_state import _ADVANCE_FN
+
+WHO_KEPT = 200
+
+
+def _text(raw: Any) -> str:
+    return raw.decode() if isinstance(raw, bytes) else str(raw)
+  # attributed events kept for fairness
+
+# KEYS: st excl; ARGV: track id ttl — advance only if that track is still the one playing, so
+# that every member's player reporting the end of a track advances the group once.
+_ADVANCE_IF = _ADVANCE_FN + """
+if redis.call('EXISTS', KEYS[1]) == 0 then return -1 end
+local np = redis.call('HGET', KEYS[1], 'np')
+if not np or np == '' or cmsgpack.unpack(np)[1] ~= tonumber(ARGV[1]) then return 0 end
+advance(KEYS[1], KEYS[2])
+local ver = redis.call('HINCRBY', KEYS[1], 'ver', 1)
+for _, k in ipairs(KEYS) do redis.call('EXPIRE', k, ARGV[2]) end
+return ver
+"""
+
+
+def server_ms() -> int:
+    """The server clock the members' players follow (wall clock, shared by instances)."""
+    return time.time_ns() // 1_000_000
+
+
+@dataclass(frozen=True, slots=True)
+class Playback:
+    track_id: int
+    state: str  # "playing" | "paused"
+    position_ms: int
+    server_ms: int
+
+    def position_at(self, now_ms: int) -> int:
+        if self.state != "playing":
+            return self.position_ms
+        return self.position_ms + max(0, now_ms - self.server_ms)
+
+    def to_json(self) -> dict[str, Any]:
+        return {"track_id": self.track_id, "state": self.state, "position_ms": self.position_ms,
+                "server_ms": self.server_ms}
+
+
+class GroupState:
+    def __init__(self, redis: Redis, keys: SessionKeys) -> None:
+        self._redis = redis
+        self._keys = keys
+        self._advance_if = redis.register_script(_ADVANCE_IF)
+
+    def _key(self, group_id: int, name: str) -> str:
+        return self._keys.key(group_stream(group_id), name)
+
+    # -- presence ---------------------------------------------------------------------------
+
+    async def enter(self, group_id: int, user_id: int, conn_id: str, idle_end_s: float) -> None:
+        here = self._key(group_id, "here")
+        async with self._redis.pipeline(transaction=True) as pipe:
+            pipe.zadd(here, {f"{user_id}:{conn_id}": time.time() + CONN_TTL_S})
+            pipe.expire(here, CONN_TTL_S)
+            pipe.hsetnx(self._key(group_id, "since"), str(user_id), str(time.time()))
+            pipe.expire(self._key(group_id, "since"), STATE_TTL_S)
+            pipe.set(self._key(group_id, "alive"), 1, ex=max(1, int(idle_end_s)))
+            await pipe.execute()
+
+    async def exit(self, group_id: int, user_id: int, conn_id: str) -> None:
+        await self._redis.zrem(self._key(group_id, "here"), f"{user_id}:{conn_id}")
+        if user_id not in await self.present(group_id):
+            await self._redis.hdel(self._key(group_id, "since"), str(user_id))
+
+    async def refresh(self, entries: list[tuple[int, int, str]], idle_end_s: float) -> None:
+        """Keep (group, user, connection) entries present, and their groups alive."""
+        expiry = time.time() + CONN_TTL_S
+        async with self._redis.pipeline(transaction=False) as pipe:
+            for group_id, user_id, conn_id in entries:
+                pipe.zadd(self._key(group_id, "here"), {f"{user_id}:{conn_id}": expiry}, xx=True)
+                pipe.expire(self._key(group_id, "here"), CONN_TTL_S)
+            for group_id in {g for g, _, _ in entries}:
+                pipe.set(self._key(group_id, "alive"), 1, ex=max(1, int(idle_end_s)))
+            await pipe.execute()
+
+    async def present(self, group_id: int) -> set[int]:
+        entries = await self._redis.zrangebyscore(self._key(group_id, "here"), time.time(), "+inf")
+        return {int(_text(e).split(":", 1)[0]) for e in entries}
+
+    async def present_since(self, group_id: int) -> dict[int, float]:
+        raw = await self._redis.hgetall(self._key(group_id, "since"))
+        return {int(k): float(v) for k, v in raw.items()}
+
+    async def alive(self, group_id: int) -> bool:
+        return bool(await self._redis.exists(self._key(group_id, "alive")))
+
+    async def forget(self, group_id: int) -> None:
+        """The group ended: its live keys go (the queue session expires on its own)."""
+        await self._redis.delete(*(self._key(group_id, n) for n in ("here", "since", "alive", "pb", "votes",
+                                                                     "who", "adds")))
+
+    # -- playback ---------------------------------------------------------------------------
+
+    async def playback(self, group_id: int) -> Playback | None:
+        fields = ("track_id", "state", "position_ms", "server_ms")
+        raw = await self._redis.hmget(self._key(group_id, "pb"), *fields)
+        if raw[0] is None:
+            return None
+        return Playback(int(_text(raw[0])), _text(raw[1]), int(_text(raw[2])), int(_text(raw[3])))
+
+    async def set_playback(self, group_id: int, playback: Playback) -> None:
+        key = self._key(group_id, "pb")
+        async with self._redis.pipeline(transaction=True) as pipe:
+            pipe.hset(key, mapping={"track_id": playback.track_id, "state": playback.state,
+                                    "position_ms": playback.position_ms, "server_ms": playback.server_ms})
+            pipe.expire(key, STATE_TTL_S)
+            await pipe.execute()
+
+    async def advance_if_playing(self, group_id: int, track_id: int) -> int | None:
+        """Advance the group's queue if ``track_id`` is what plays; the new ver, else None."""
+        stream = group_stream(group_id)
+        ver = int(await self._advance_if(keys=self._keys.keys(stream, "st", "excl"),
+                                         args=[track_id, STATE_TTL_S]))
+        return ver if ver > 0 else None
+
+    # -- votes, attribution, picks ----------------------------------------------------------
+
+    async def vote_skip(self, group_id: int, user_id: int, track_id: int) -> set[int]:
+        """Record the vote; returns the users whose vote is against ``track_id``."""
+        key = self._key(group_id, "votes")
+        async with self._redis.pipeline(transaction=True) as pipe:
+            pipe.hset(key, str(user_id), str(track_id))
+            pipe.expire(key, STATE_TTL_S)
+            pipe.hgetall(key)
+            _, _, votes = await pipe.execute()
+        return {int(u) for u, t in votes.items() if int(t) == track_id}
+
+    async def votes(self, group_id: int, track_id: int) -> set[int]:
+        votes = await self._redis.hgetall(self._key(group_id, "votes"))
+        return {int(u) for u, t in votes.items() if int(t) == track_id}
+
+    async def note(self, group_id: int, user_id: int, track_id: int, action: str) -> None:
+        key = self._key(group_id, "who")
+        async with self._redis.pipeline(transaction=True) as pipe:
+            pipe.rpush(key, f"{track_id}:{action}:{user_id}")
+            pipe.ltrim(key, -WHO_KEPT, -1)
+            pipe.expire(key, STATE_TTL_S)
+            await pipe.execute()
+
+    async def who(self, group_id: int) -> list[tuple[int, str, int]]:
+        """Attributed events, oldest first: (track, action, user)."""
+        found = []
+        for raw in await self._redis.lrange(self._key(group_id, "who"), 0, -1):
+            tid, action, uid = _text(raw).split(":")
+            found.append((int(tid), action, int(uid)))
+        return found
+
+    async def add(self, group_id: int, user_id: int, username: str, track_id: int) -> None:
+        key = self._key(group_id, "adds")
+        async with self._redis.pipeline(transaction=True) as pipe:
+            pipe.rpush(key, f"{track_id}:{user_id}:{username}")
+            pipe.expire(key, STATE_TTL_S)
+            await pipe.execute()
+
+    async def adds(self, group_id: int) -> list[tuple[int, int, str]]:
+        """Members' picks not yet played, in the order they were added: (track, user, name)."""
+        found = []
+        for raw in await self._redis.lrange(self._key(group_id, "adds"), 0, -1):
+            tid, uid, name = _text(raw).split(":", 2)
+            found.append((int(tid), int(uid), name))
+        return found
+
+    async def drop_adds(self, group_id: int, track_ids: set[int]) -> None:
+        key = self._key(group_id, "adds")
+        for raw in await self._redis.lrange(key, 0, -1):
+            if int(_text(raw).split(":", 1)[0]) in track_ids:
+                await self._redis.lrem(key, 0, _text(raw))
