@@ -4,7 +4,9 @@ import { MOOD_TEXT_ID } from './components/MoodPanel';
 import { Toasts } from './components/Toasts';
 import { navigate, usePath } from './lib/router';
 import { useShortcuts } from './lib/useShortcuts';
+import { codeFromPath } from './groups/link';
 import { HistoryPage } from './pages/HistoryPage';
+import { JoinPage } from './pages/JoinPage';
 import { LoginPage } from './pages/LoginPage';
 import { PlayerPage } from './pages/PlayerPage';
 import { useController } from './store/controller';
@@ -15,6 +17,7 @@ export function App() {
   const auth = useAppState((s) => s.auth.status);
   const path = usePath();
   const authed = auth === 'authenticated';
+  const joinCode = codeFromPath(path);
   useShortcuts(c, MOOD_TEXT_ID, authed && path !== '/history');
 
   useEffect(() => {
@@ -46,7 +49,7 @@ export function App() {
           Skip to content
         </a>
         <Header />
-        {path === '/history' ? <HistoryPage /> : <PlayerPage />}
+        {joinCode !== null ? <JoinPage code={joinCode} /> : path === '/history' ? <HistoryPage /> : <PlayerPage />}
       </>
     );
   }

@@ -2,6 +2,7 @@ import { StrictMode } from 'react';
 import { createRoot } from 'react-dom/client';
 import { App } from './App';
 import { installPlayerHook } from './lib/playerHook';
+import { installSyncHook } from './sync/testHook';
 import { Controller, ControllerContext } from './store/controller';
 import { createStore, StoreContext } from './store/store';
 import './styles.css';
@@ -10,6 +11,7 @@ const store = createStore();
 const controller = new Controller(store);
 void controller.boot();
 installPlayerHook(controller);
+installSyncHook(controller);
 
 createRoot(document.getElementById('root')!).render(
   <StrictMode>

@@ -32,6 +32,8 @@ export interface Track {
   liked?: boolean;
   score?: number;
   reason?: string;
+  /** In a group's queue: who put it there (null: the engine chose it). */
+  added_by?: { id: number | string; username: string } | null;
 }
 
 export interface TrackLinks {

@@ -101,7 +101,11 @@ export class PlaybackEngine {
     return entry.ready;
   }
 
-  async load(track: Track, autoplay: boolean): Promise<void> {
+  /**
+   * Make `track` current. `startAt`, asked once its media is ready, says where to start (ms):
+   * a group's shared track joined mid-way starts where the others are.
+   */
+  async load(track: Track, autoplay: boolean, startAt?: () => number | null): Promise<void> {
     const token = ++this.token;
     this.teardown();
     this.track = track;
@@ -140,7 +144,9 @@ export class PlaybackEngine {
     player.setVolume(this.volume);
     player.onEnded = () => this.finish(token);
     player.onAudible = () => this.audible(token);
-    this.cb.onProgress(0, durationMs);
+    const start = startAt?.() ?? null;
+    if (start !== null && start > 0) player.seek(start);
+    this.cb.onProgress(start ?? 0, durationMs);
     this.cb.onStatus('paused', null);
     if (autoplay) await this.play();
   }
@@ -194,6 +200,26 @@ export class PlaybackEngine {
 
   position(): number {
     return Math.round(this.player?.position() ?? 0);
+  }
+
+  /** Whether the current track's media is loaded (position and seek mean something). */
+  get isLoaded(): boolean {
+    return this.player !== null;
+  }
+
+  /** The loaded track's length (ms), 0 when none. */
+  duration(): number {
+    return this.player?.duration() ?? 0;
+  }
+
+  /** Which player holds the current track: 'audio' can change its rate, 'midi' cannot. */
+  get playerKind(): PlayableKind | null {
+    return this.player ? (this.player.kind === 'audio' ? 'audio' : 'midi') : null;
+  }
+
+  /** Playback rate for drift correction (players without rates ignore it). */
+  setRate(rate: number): void {
+    this.player?.setRate?.(rate);
   }
 
   /** Forget the current track (logout, or the queue moved on while paused). Keeps a prefetch. */

@@ -76,6 +76,10 @@ export class HtmlAudioPlayer implements MediaPlayer {
     this.el.volume = Math.min(1, Math.max(0, volume));
   }
 
+  setRate(rate: number): void {
+    this.el.playbackRate = rate;
+  }
+
   position(): number {
     return (this.el.currentTime || 0) * 1000;
   }

@@ -15,6 +15,8 @@ export interface MediaPlayer {
   pause(): void;
   seek(ms: number): void;
   setVolume(volume: number): void;
+  /** Play faster or slower (1 = normal), for drift correction in a group; optional. */
+  setRate?(rate: number): void;
   position(): number;
   duration(): number;
   /** Set by the engine; called once when the track played to its end. */

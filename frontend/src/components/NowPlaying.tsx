@@ -16,6 +16,7 @@ export function NowPlaying() {
   const status = useAppState((s) => s.playback.status);
   const message = useAppState((s) => s.playback.message);
   const wantsToPlay = useAppState((s) => s.playback.wantsToPlay);
+  const inGroup = useAppState((s) => s.group.group !== null);
 
   if (!track) {
     return (
@@ -90,7 +91,11 @@ export function NowPlaying() {
         {!playable && (
           <p className="notice" role="status" data-testid="no-audio">
             This track can't play here.{' '}
-            {wantsToPlay ? 'The player moves on to the next one that can.' : 'Press play to go to the next one that can.'}
+            {inGroup
+              ? 'The others in the group hear it; yours starts again with the next track.'
+              : wantsToPlay
+                ? 'The player moves on to the next one that can.'
+                : 'Press play to go to the next one that can.'}
           </p>
         )}
         {playable && message && (

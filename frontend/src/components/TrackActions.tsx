@@ -1,6 +1,7 @@
 import { memo } from 'react';
 import { isPlayable, spotifyHref } from '../lib/tracks';
 import { useController } from '../store/controller';
+import { useAppState } from '../store/store';
 import type { Track } from '../types';
 import { ExternalIcon, SimilarIcon, SmallPlayIcon } from './Icons';
 
@@ -37,9 +38,21 @@ export function OpenElsewhere({ track }: { track: Track }) {
 /** Play now (or Open in Spotify when it cannot play here) and More like this, for one track. */
 export const TrackActions = memo(function TrackActions({ track, similar = true }: Props) {
   const c = useController();
+  const inGroup = useAppState((s) => s.group.group !== null);
   return (
     <span className="track-actions">
-      {isPlayable(track) ? (
+      {isPlayable(track) && inGroup ? (
+        <button
+          type="button"
+          className="btn btn--small btn--ghost"
+          onClick={() => c.groups.queueAdd(track)}
+          aria-label={`Play ${track.title} next for the group`}
+          title="Play next for the group"
+          data-testid="track-play-next"
+        >
+          Play next
+        </button>
+      ) : isPlayable(track) ? (
         <button
           type="button"
           className="icon-btn icon-btn--small"

@@ -64,6 +64,11 @@ export const TrackRow = memo(function TrackRow({ track, isNew, active, actions, 
             {track.reason}
           </div>
         )}
+        {track.added_by && (
+          <div className="track-row__added-by small muted" data-testid="track-added-by">
+            added by {track.added_by.username}
+          </div>
+        )}
       </div>
       <div className="track-row__side">
         <span className="track-row__duration">{track.duration_ms ? formatTime(track.duration_ms) : ''}</span>

@@ -1,4 +1,5 @@
 import { CatalogNotice } from '../components/CatalogNotice';
+import { GroupPanel } from '../components/GroupPanel';
 import { MixPanel } from '../components/MixPanel';
 import { MoodPanel } from '../components/MoodPanel';
 import { NowPlaying } from '../components/NowPlaying';
@@ -16,6 +17,7 @@ export function PlayerPage() {
       </div>
       <div className="player__col player__col--main">
         <NowPlaying />
+        <GroupPanel />
         <MoodPanel />
         <SettingsPanel />
       </div>

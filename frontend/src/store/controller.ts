@@ -7,6 +7,8 @@ import { createContext, useContext } from 'react';
 import { api as defaultApi, ApiError, setUnauthorizedHandler } from '../api/client';
 import { PlaybackEngine, type PlayerFactory } from '../audio/engine';
 import { preloadSynth } from '../audio/midiPlayer';
+import { GroupController } from '../groups/groupController';
+import { groupApi as defaultGroupApi, type GroupApi } from '../groups/groupApi';
 import { loadPrefs, safeStorage, savePrefs } from '../lib/prefs';
 import { navigate } from '../lib/router';
 import { isPlayable } from '../lib/tracks';
@@ -26,6 +28,8 @@ import type { Store } from './store';
 
 export interface ControllerDeps {
   api?: typeof defaultApi;
+  /** The "Listening together" HTTP calls (tests pass fakes). */
+  groupApi?: GroupApi;
   storage?: Storage | null;
   createSocket?: (opts: SocketOptions) => ReconnectingSocket;
   engine?: PlaybackEngine;
@@ -52,6 +56,8 @@ export class Controller implements Host {
   readonly library: LibraryController;
   readonly libraries: LibrariesController;
   readonly discover: DiscoverController;
+  /** "Listening together": the group followed and its synced playback. */
+  readonly groups: GroupController;
   private readonly mediaSession = new MediaSessionBridge();
   private readonly storage: Storage | null;
   private readonly createSocket: (opts: SocketOptions) => ReconnectingSocket;
@@ -81,13 +87,18 @@ export class Controller implements Host {
           this.feedback(track, 'play', 0);
         },
         onEnded: (track, positionMs) => this.handleEnded(track, positionMs),
-        onFailed: (track, message) => this.nav.trackFailed(track, message),
+        onFailed: (track, message) => {
+          // In a group the others still hear it: no moving on from here.
+          if (this.groups.active) this.toast(`“${track.title}”: ${message}`, 'error');
+          else this.nav.trackFailed(track, message);
+        },
       }, deps.playerFactory);
     this.nav = new Navigator(this);
     this.browse = new BrowseController(this, deps.searchDebounceMs);
     this.library = new LibraryController(this, deps.catalogPollMs);
     this.libraries = new LibrariesController(this, deps.libraryPollMs, () => this.library.recheck());
     this.discover = new DiscoverController(this);
+    this.groups = new GroupController(this, deps.groupApi ?? defaultGroupApi);
   }
 
   private get dispatch() {
@@ -172,6 +183,7 @@ export class Controller implements Host {
       onFrame: (f) => this.handleFrame(f),
       onState: (state) => {
         this.dispatch({ type: 'connection/state', state });
+        if (state.status === 'live') this.groups.onLive();
         if (state.status === 'unauthorized') this.loggedOut('Your session has ended. Please log in again.');
         if (state.status === 'failed') this.toast(state.message, 'error');
       },
@@ -209,6 +221,7 @@ export class Controller implements Host {
     this.closeSocket();
     this.engine.dispose();
     this.nav.reset();
+    this.groups.reset();
     this.browse.dispose();
     this.dispatch({ type: 'auth/loggedOut' });
     if (message) this.toast(message, 'error');
@@ -224,6 +237,7 @@ export class Controller implements Host {
   private handleFrame(frame: ServerFrame): void {
     switch (frame.type) {
       case 'queue': {
+        if (!this.groups.acceptsQueue(frame)) break;
         this.dispatch({ type: 'ws/queue', frame });
         const mood = frame.mood;
         if (mood && this.outbox) {
@@ -242,6 +256,15 @@ export class Controller implements Host {
       case 'error':
         this.handleError(frame);
         break;
+      case 'group':
+        this.groups.handleGroupFrame(frame);
+        break;
+      case 'playback':
+        this.groups.handlePlaybackFrame(frame);
+        break;
+      case 'clock':
+        this.groups.handleClockFrame(frame);
+        break;
       default:
         break;
     }
@@ -249,6 +272,7 @@ export class Controller implements Host {
 
   private handleError(frame: ErrorFrame): void {
     if (this.nav.handleError(frame)) return;
+    if (this.groups.handleError(frame)) return;
     const ref = frame.ref === undefined ? null : String(frame.ref);
     const refused = ref !== null ? this.outbox?.pending().find((e) => e.ref === ref) : undefined;
     // The server refused this frame for good: resending it after a reconnect would not help.
@@ -267,7 +291,13 @@ export class Controller implements Host {
     const s = this.store.getState();
     if (s.auth.status !== 'authenticated') return;
     const track = currentTrack(s);
-    if (track && !isPlayable(track)) {
+    if (track && !isPlayable(track) && this.groups.active) {
+      // The group's track cannot play here: stay quiet (the others hear it; NowPlaying says so).
+      if (this.engine.trackId !== null) {
+        this.engine.stop();
+        this.dispatch({ type: 'playback/stopped' });
+      }
+    } else if (track && !isPlayable(track)) {
       // Never handed to the engine (no silence for its length): passed over while playing.
       if (this.engine.trackId !== null) {
         this.engine.stop();
@@ -275,7 +305,9 @@ export class Controller implements Host {
       }
       this.nav.passOver(this.store.getState(), track);
     } else if (track?.id !== this.engine.trackId) {
-      if (track && s.playback.wantsToPlay) void this.engine.load(track, true);
+      if (track && s.playback.wantsToPlay) {
+        void this.engine.load(track, this.groups.allowsAutoplay(track.id), this.groups.startAt(track.id));
+      }
       else if (this.engine.trackId !== null) {
         this.engine.stop();
         this.dispatch({ type: 'playback/stopped' });
@@ -284,6 +316,7 @@ export class Controller implements Host {
     if (
       !track &&
       s.source.kind === 'queue' &&
+      !this.groups.active &&
       s.playback.wantsToPlay &&
       s.queue.length > 0 &&
       this.socket?.isLive &&
@@ -298,6 +331,10 @@ export class Controller implements Host {
   }
 
   private handleEnded(track: Track, positionMs: number): void {
+    if (this.groups.active) {
+      this.groups.trackEnded(track); // the group moves on once, for everyone
+      return;
+    }
     this.feedback(track, 'complete', positionMs);
     this.nav.advance(track);
   }
@@ -328,11 +365,13 @@ export class Controller implements Host {
       return;
     }
     if (!isPlayable(track)) return; // sync() passes over it
-    if (this.engine.trackId === track.id) void this.engine.play();
+    if (this.groups.active) this.groups.play(); // at the shared position
+    else if (this.engine.trackId === track.id) void this.engine.play();
     // else sync() (run by the dispatch above) has started loading it
   }
 
   pause(): void {
+    if (this.groups.active && this.groups.pause()) return; // the group pauses, this page with it
     this.dispatch({ type: 'playback/wantsToPlay', value: false });
     this.engine.pause();
   }
@@ -346,6 +385,10 @@ export class Controller implements Host {
   /** Skip the current track (or ask the server for one when nothing is current). */
   next(): void {
     this.engine.unlock();
+    if (this.groups.active) {
+      this.groups.skip();
+      return;
+    }
     const s = this.store.getState();
     const track = currentTrack(s);
     if (track) {
@@ -361,11 +404,19 @@ export class Controller implements Host {
 
   /** Back to the track played before in this tab. */
   previous(): void {
+    if (this.groups.active) {
+      this.toast('Previous is not available while listening together.');
+      return;
+    }
     this.nav.previous();
   }
 
   /** Play a track from search, "more like this" or the queue now. */
   playNow(track: Track): void {
+    if (this.groups.active) {
+      this.groups.queueAdd(track); // in a group: it plays next, for everyone
+      return;
+    }
     this.nav.playNow(track);
   }
 
@@ -388,7 +439,7 @@ export class Controller implements Host {
     if (!track) return;
     this.dispatch({ type: 'rating/set', trackId: track.id, rating: 'dislike' });
     this.feedback(track, 'dislike', this.positionFor(track));
-    this.nav.advance(track);
+    if (!this.groups.active) this.nav.advance(track); // a group moves on by the server's word only
   }
 
   private positionFor(track: Track): number {
@@ -396,6 +447,10 @@ export class Controller implements Host {
   }
 
   seek(ms: number): void {
+    if (this.groups.active) {
+      this.groups.seek(ms);
+      return;
+    }
     this.engine.seek(ms);
   }
 
@@ -474,6 +529,7 @@ export class Controller implements Host {
     this.closeSocket();
     this.engine.dispose();
     this.nav.reset();
+    this.groups.reset();
     this.browse.dispose();
     this.library.dispose();
     this.libraries.dispose();

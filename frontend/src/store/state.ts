@@ -1,6 +1,7 @@
 // The whole client state and the pure reducer that changes it.
 import type { ConnectionState } from '../ws/socket';
 import type { QueueFrame } from '../ws/protocol';
+import { groupReducer, initialGroup, type GroupAction, type GroupState } from '../groups/groupState';
 import type { Filters, Mood, MoodPreset, MoodRequest, Track, User } from '../types';
 import { browseReducer, initialBrowse, type BrowseAction, type BrowseState } from './browseState';
 import { initialLibraries, librariesReducer, type LibrariesAction, type LibrariesState } from './librariesState';
@@ -75,6 +76,8 @@ export interface AppState {
   library: LibraryState;
   /** The music servers connected as catalog sources ("Your music library"). */
   libraries: LibrariesState;
+  /** "Listening together": the group followed, if any, and its shared playback. */
+  group: GroupState;
   toasts: Toast[];
   theme: Theme;
 }
@@ -117,6 +120,7 @@ export function initialState(overrides: Partial<AppState> = {}): AppState {
     browse: initialBrowse,
     library: initialLibrary,
     libraries: initialLibraries,
+    group: initialGroup,
     toasts: [],
     theme: 'system',
     ...overrides,
@@ -127,7 +131,8 @@ export type Action =
   | CoreAction
   | BrowseAction
   | LibraryAction
-  | LibrariesAction;
+  | LibrariesAction
+  | GroupAction;
 
 type CoreAction =
   | { type: 'auth/loggedIn'; user: User; mood: Mood | null }
@@ -343,6 +348,8 @@ export function reducer(state: AppState, action: Action): AppState {
       if (library !== state.library) return { ...state, library };
       const libraries = librariesReducer(state.libraries, action as LibrariesAction);
       if (libraries !== state.libraries) return { ...state, libraries };
+      const group = groupReducer(state.group, action as GroupAction);
+      if (group !== state.group) return { ...state, group };
       return state;
     }
   }

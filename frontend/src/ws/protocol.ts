@@ -1,6 +1,7 @@
 // WebSocket frame shapes and the codec (MessagePack binary frames; JSON text frames
 // are understood too, as the server accepts and answers them for debugging).
 import { decode as mpDecode, encode as mpEncode } from '@msgpack/msgpack';
+import type { Group, LeftStatus } from '../groups/types';
 import type { FeedbackAction, Mood, Track, User } from '../types';
 
 export type ClientFrame =
@@ -10,7 +11,15 @@ export type ClientFrame =
   | { type: 'mood'; mood?: string; text?: string; energy?: number; valence?: number; ref?: string }
   | { type: 'feedback'; track_id: number; action: FeedbackAction; position_ms?: number; ref?: string }
   /** Play this track now: the server makes it now_playing and sends a new queue. */
-  | { type: 'play'; track_id: number; ref?: string };
+  | { type: 'play'; track_id: number; ref?: string }
+  // Listening together (groups/):
+  | { type: 'group_join'; group_id: number | string; ref?: string }
+  | { type: 'group_leave'; ref?: string }
+  | { type: 'queue_add'; track_id: number; ref?: string }
+  | { type: 'vote_skip'; ref?: string }
+  | { type: 'clock'; client_ms: number }
+  | { type: 'playback'; state: 'playing' | 'paused'; position_ms: number; ref?: string }
+  | { type: 'ended'; track_id: number; ref?: string };
 
 export interface WelcomeFrame { type: 'welcome'; seq: number; user: User }
 export interface QueueFrame {
@@ -20,12 +29,32 @@ export interface QueueFrame {
   tracks: Track[];
   mood: Mood | null;
   reason: string | null;
+  /** Set when this is a group's queue (its tracks carry `added_by`). */
+  group_id?: number | string | null;
 }
+export interface GroupFrame { type: 'group'; seq?: number; group: Group; status?: LeftStatus }
+export interface PlaybackFrame {
+  type: 'playback';
+  seq?: number;
+  track_id: number | null;
+  state: 'playing' | 'paused';
+  position_ms: number;
+  server_ms: number;
+}
+export interface ClockFrame { type: 'clock'; client_ms: number; server_ms: number }
 export interface AckFrame { type: 'ack'; seq?: number; ref: string | number }
 export interface ErrorFrame { type: 'error'; seq?: number; code: string; message: string; ref?: string | number }
 export interface PongFrame { type: 'pong'; seq?: number }
 
-export type ServerFrame = WelcomeFrame | QueueFrame | AckFrame | ErrorFrame | PongFrame;
+export type ServerFrame =
+  | WelcomeFrame
+  | QueueFrame
+  | AckFrame
+  | ErrorFrame
+  | PongFrame
+  | GroupFrame
+  | PlaybackFrame
+  | ClockFrame;
 
 export class ProtocolError extends Error {}
 
