@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: run test test-python test-frontend lint frontend venv bench-recsys bench-ws bench-play bench-library eval clean
+.PHONY: run test test-python test-frontend lint frontend venv bench-recsys bench-train bench-ws bench-play bench-library eval clean
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -47,6 +47,10 @@ lint: $(STAMP)
 
 bench-recsys: $(STAMP)
 	$(BIN)/python bench/bench_recsys.py
+
+# Collaborative training: time and peak RSS on HetRec and synthetic 1M/3M/10M events.
+bench-train: $(STAMP)
+	$(BIN)/python bench/bench_train.py
 
 bench-ws: $(STAMP)
 	$(BIN)/python bench/ws_load.py

@@ -164,6 +164,10 @@ def _add_catalog_commands() -> None:
 
 _add_catalog_commands()
 
+from app.train_cli import train_command  # noqa: E402  (beside the other command modules)
+
+cli.command("train")(train_command)
+
 
 @cli.command(
     "eval",

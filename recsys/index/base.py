@@ -1,11 +1,23 @@
 """The track index: one async interface over Qdrant's data model, two back ends.
 
-Every point is a track (point id = database id) with two named vectors:
+Every point is a track (point id = database id) with two named vectors, and a third once a
+collaborative model has been installed:
 - "text": 384-d MiniLM vector of the track's descriptive line, cosine distance (the model
   is trained for cosine, and its vectors are normalised).
 - "audio": AUDIO_DIM standardised audio features, Euclidean distance: a mood is a target
   point, and closeness to it is what counts (see recsys.features). Searches on "audio"
   report ``audio_similarity(distance)`` so that every Hit score is "higher is better".
+- "collab": the track's item factors from the last training (recsys.collab), L2-normalised,
+  cosine distance, dim from the model (64 by default). Its payload carries
+  ``collab_version`` (the model) and ``collab_confidence`` (in [0, 1]: how much listening
+  data stands behind the vector; cold tracks carry a content-predicted vector with a low
+  confidence). A point may lack it (a track added after the last training): it then counts
+  as confidence 0.
+
+Invariant of the collab vector: it is installed WHOLE (``replace_collab``): a query reads
+the collab vectors of one model version only, never a mix of two (each back end says how).
+An ``upsert`` of a point without a collab vector keeps the collab vector and payload fields
+the track already has in the index (a catalog re-import must not erase what was learned).
 
 Payload (what filters and the engine read): id, title, artist (normalised lowercase names),
 genre (lowercase), year, explicit, playable (this server has the track's media), popularity,
@@ -18,6 +30,11 @@ similarities. Not rank fusion (RRF): RRF throws away how close a track is, and a
 needs "energy 0.15 is better than 0.3", not just "ranked 3rd". Both scores live in about
 [0, 1], so plain weights blend them, and the returned vectors feed diversification and
 "because you liked X" reasons without another round trip.
+
+With a collab query vector (optional; without it nothing changes for a caller), a third
+prefetch on "collab" joins the union and each candidate's score becomes
+``(wt*text + wa*audio + wc*c_i*collab_i) / (wt + wa + wc*c_i)`` with c_i the track's
+collab confidence: a cold track (c_i = 0) is ranked on content alone, on the same scale.
 """
 
 from __future__ import annotations
@@ -33,8 +50,13 @@ from recsys.features import AUDIO_DIM, audio_similarity
 
 TEXT = "text"
 AUDIO = "audio"
-VectorName = Literal["text", "audio"]
+COLLAB = "collab"
+VectorName = Literal["text", "audio", "collab"]
 TEXT_DIM = EMBEDDING_DIM
+# Payload fields the collab swap writes beside the collab vector.
+COLLAB_VERSION = "collab_version"
+COLLAB_CONFIDENCE = "collab_confidence"
+COLLAB_PAYLOAD = (COLLAB_VERSION, COLLAB_CONFIDENCE)
 
 # Payload fields with an index, and their kinds. "explicit" and "playable" are stored as 0/1:
 # qdrant-edge-py 0.9 turns MatchValue(True) into the integer 1, which never matches a stored
@@ -121,6 +143,7 @@ class IndexPoint:
     text: np.ndarray  # (TEXT_DIM,) float32, L2-normalised
     audio: np.ndarray  # (AUDIO_DIM,) float32, recsys.features.audio_vector
     payload: dict[str, Any]
+    collab: np.ndarray | None = None  # (collab dim,) float32, L2-normalised; None: no model yet
 
 
 @dataclass(slots=True, eq=False)  # compared by identity: value equality over arrays is meaningless
@@ -132,17 +155,72 @@ class Hit:
     payload: dict[str, Any]
     text: np.ndarray | None = None
     audio: np.ndarray | None = None
+    collab: np.ndarray | None = None
 
 
-Vectors = tuple[np.ndarray, np.ndarray]  # (text, audio)
+class Vectors(tuple[np.ndarray, np.ndarray]):
+    """(text, audio) of a track, unpacking as it always did; ``.collab`` is its collab vector
+    (None when the index has none for it). A tuple subclass so that existing callers that
+    unpack two values or index [0] and [1] keep working."""
+
+    collab: np.ndarray | None
+
+    def __new__(cls, text: np.ndarray, audio: np.ndarray, collab: np.ndarray | None = None) -> Vectors:
+        self = super().__new__(cls, (text, audio))
+        self.collab = collab
+        return self
+
+    @property
+    def text(self) -> np.ndarray:
+        return self[0]
+
+    @property
+    def audio(self) -> np.ndarray:
+        return self[1]
 
 
 @dataclass(frozen=True, slots=True)
 class BlendWeights:
-    """How much the text and the audio similarity count in a blended score."""
+    """How much the text, the audio and the collab similarity count in a blended score.
+
+    ``collab`` counts only when search_blend is given a collab query vector; it is scaled per
+    track by the track's collab confidence (see the module docstring)."""
 
     text: float = 0.5
     audio: float = 0.5
+    collab: float = 0.0
+
+
+@dataclass(frozen=True, slots=True)
+class CollabVectors:
+    """A whole collaborative model as the index installs it (see ``replace_collab``).
+
+    ids: (n,) int64 track ids; vectors: (n, dim) float32, L2-normalised rows; confidence:
+    (n,) float32 in [0, 1]. Index tracks absent from ``ids`` end up without a collab vector.
+    """
+
+    version: str
+    ids: np.ndarray
+    vectors: np.ndarray
+    confidence: np.ndarray
+
+    @property
+    def dim(self) -> int:
+        return int(self.vectors.shape[1])
+
+    def __post_init__(self) -> None:
+        n = len(self.ids)
+        if self.vectors.ndim != 2 or self.vectors.shape[0] != n or self.confidence.shape != (n,):
+            raise ValueError(
+                f"collab vectors: ids {self.ids.shape}, vectors {self.vectors.shape} and "
+                f"confidence {self.confidence.shape} do not agree"
+            )
+        if not self.version or not all(c.isalnum() or c in "-_." for c in self.version):
+            raise ValueError(f"collab version {self.version!r}: letters, digits, '-', '_', '.' only")
+
+    def rows(self) -> dict[int, int]:
+        """Track id → row."""
+        return {int(t): i for i, t in enumerate(self.ids)}
 
 
 def to_storage_payload(payload: Mapping[str, Any]) -> dict[str, Any]:
@@ -168,17 +246,30 @@ def point_id(raw: Any) -> int:
     return int(raw)
 
 
+@dataclass(frozen=True, slots=True)
+class CollabSide:
+    """The collab part of a blended ranking: the candidates' collab vectors (zero rows where
+    a track has none), their confidences (0 there) and the query vector."""
+
+    query: np.ndarray
+    vectors: np.ndarray  # (n, dim)
+    confidence: np.ndarray  # (n,)
+
+
 def blend_scores(
     text_query: np.ndarray | None,
     audio_query: np.ndarray | None,
     weights: BlendWeights,
     texts: np.ndarray,
     audios: np.ndarray,
+    collab: CollabSide | None = None,
 ) -> np.ndarray:
     """Exact blended similarity of candidates (rows) to the query, shape (n,).
 
     text: cosine (rows and query are normalised, so a dot product); audio: audio_similarity
-    of the Euclidean distance. A missing query side contributes nothing.
+    of the Euclidean distance. A missing query side contributes nothing. collab: cosine,
+    weighted per candidate by weights.collab * its confidence, normalised per candidate, so
+    a track without collab data keeps exactly its content score.
     """
     n = len(texts) if text_query is not None else len(audios)
     total = np.zeros(n, dtype=np.float32)
@@ -190,7 +281,47 @@ def blend_scores(
         distances = np.linalg.norm(audios - audio_query[None, :], axis=1)
         total += weights.audio * np.asarray(audio_similarity(distances), dtype=np.float32)
         weight_sum += weights.audio
-    return total / weight_sum if weight_sum > 0 else total
+    if collab is None or weights.collab <= 0:
+        return total / weight_sum if weight_sum > 0 else total
+    query = collab.query / max(float(np.linalg.norm(collab.query)), 1e-9)
+    per_track = (weights.collab * np.clip(collab.confidence, 0.0, 1.0)).astype(np.float32)
+    total += per_track * (collab.vectors @ query).astype(np.float32)
+    sums = weight_sum + per_track
+    return np.where(sums > 0, total / np.maximum(sums, 1e-12), total).astype(np.float32)
+
+
+def collab_side(
+    collab_query: np.ndarray | None,
+    collab_version: str | None,
+    weights: BlendWeights,
+    payloads: Sequence[Mapping[str, Any] | None],
+    collabs: Sequence[np.ndarray | None],
+) -> CollabSide | None:
+    """The collab side of a ranking, or None when it cannot count.
+
+    None when no query vector or weight is given, when no candidate has a collab vector,
+    when the query's dimension differs from the candidates', or when ``collab_version`` is
+    given and the candidates were trained by another model (a swap happened between the
+    caller building its query and this search: mixing two models' spaces means nothing).
+    """
+    if collab_query is None or weights.collab <= 0:
+        return None
+    dim = int(collab_query.shape[0])
+    present = [c for c in collabs if c is not None]
+    if not present or any(c.shape != (dim,) for c in present):
+        return None
+    if collab_version is not None:
+        versions = {(p or {}).get(COLLAB_VERSION) for p, c in zip(payloads, collabs, strict=True)
+                    if c is not None}
+        if versions != {collab_version}:
+            return None
+    vectors = np.zeros((len(collabs), dim), dtype=np.float32)
+    confidence = np.zeros(len(collabs), dtype=np.float32)
+    for i, (p, c) in enumerate(zip(payloads, collabs, strict=True)):
+        if c is not None:
+            vectors[i] = c
+            confidence[i] = float((p or {}).get(COLLAB_CONFIDENCE) or 0.0)
+    return CollabSide(np.asarray(collab_query, dtype=np.float32), vectors, confidence)
 
 
 def rank_blended(
@@ -202,6 +333,9 @@ def rank_blended(
     audio_query: np.ndarray | None,
     weights: BlendWeights,
     limit: int,
+    collabs: Sequence[np.ndarray | None] | None = None,
+    collab_query: np.ndarray | None = None,
+    collab_version: str | None = None,
 ) -> list[Hit]:
     """The best ``limit`` candidates by exact blended score, as Hits carrying their vectors.
 
@@ -210,7 +344,10 @@ def rank_blended(
     """
     if not ids:
         return []
-    scores = blend_scores(text_query, audio_query, weights, texts, audios)
+    side = None
+    if collabs is not None:
+        side = collab_side(collab_query, collab_version, weights, payloads, collabs)
+    scores = blend_scores(text_query, audio_query, weights, texts, audios, side)
     order = sorted(range(len(ids)), key=lambda i: (-float(scores[i]), ids[i]))[:limit]
     return [
         Hit(
@@ -219,6 +356,7 @@ def rank_blended(
             payload=from_storage_payload(payloads[i]),
             text=texts[i],
             audio=audios[i],
+            collab=None if collabs is None else collabs[i],
         )
         for i in order
     ]
@@ -233,6 +371,29 @@ def check_vectors(points: Sequence[IndexPoint]) -> None:
                 f"point {p.id}: vectors must be ({TEXT_DIM},) and ({AUDIO_DIM},), "
                 f"got {p.text.shape} and {p.audio.shape}"
             )
+        if p.collab is not None and p.collab.ndim != 1:
+            raise ValueError(f"point {p.id}: the collab vector must be one-dimensional")
+
+
+def collab_of(vector: Mapping[str, Any] | None) -> np.ndarray | None:
+    """The collab vector in a retrieved named-vector mapping, or None."""
+    if not vector:
+        return None
+    value = vector.get(COLLAB)
+    return None if value is None else np.asarray(value, dtype=np.float32)
+
+
+def carry_collab(point: IndexPoint, existing_vector: np.ndarray | None,
+                 existing_payload: Mapping[str, Any] | None) -> IndexPoint:
+    """``point`` with the collab vector and payload fields the index already holds for it
+    (the upsert rule: a point written without a collab vector keeps the learned one)."""
+    if point.collab is not None or existing_vector is None:
+        return point
+    payload = dict(point.payload)
+    for key in COLLAB_PAYLOAD:
+        if existing_payload and key in existing_payload:
+            payload[key] = existing_payload[key]
+    return replace(point, collab=existing_vector, payload=payload)
 
 
 def prefetch_limit(limit: int) -> int:
@@ -269,8 +430,13 @@ class TrackIndex(Protocol):
         weights: BlendWeights,
         flt: TrackFilter | None = None,
         limit: int = 20,
+        collab_vec: np.ndarray | None = None,
+        collab_version: str | None = None,
     ) -> list[Hit]:
-        """The mood query: one round trip, best ``limit`` by blended score, with vectors."""
+        """The mood query: one round trip, best ``limit`` by blended score, with vectors.
+
+        ``collab_vec`` (with ``weights.collab`` > 0) adds the collab side; ``collab_version``
+        (the model the caller built collab_vec from) drops it if the index holds another."""
         ...
 
     async def recommend(
@@ -285,7 +451,7 @@ class TrackIndex(Protocol):
         ...
 
     async def vectors(self, ids: Iterable[int]) -> dict[int, Vectors]:
-        """(text, audio) of the given ids; unknown ids are absent."""
+        """(text, audio) of the given ids, ``.collab`` set where present; unknown ids are absent."""
         ...
 
     async def payloads(self, ids: Iterable[int]) -> dict[int, dict[str, Any]]: ...
@@ -307,3 +473,13 @@ class TrackIndex(Protocol):
     async def health(self) -> bool: ...
 
     async def close(self) -> None: ...
+
+    async def replace_collab(self, model: CollabVectors) -> None:
+        """Install a whole collaborative model: every point gets its collab vector (or none,
+        if the model lacks the track) and payload, and queries switch from the old model to
+        the new one at one instant, never seeing a mix. Writes made meanwhile are kept."""
+        ...
+
+    async def collab_info(self) -> tuple[str | None, int | None]:
+        """(version, dim) of the installed collab model; (None, None) before the first."""
+        ...

@@ -3,11 +3,26 @@
 Also accepts ``location=":memory:"`` or ``path=...``: qdrant-client's local mode speaks the same
 API (tests use it, as no server binary exists here). Local mode is slow beyond ~20k points
 and blocks the event loop; it is not for production.
+
+The collection name is an ALIAS onto a physical collection ``<name>__<suffix>``. The collab
+swap (``replace_collab``) creates a new physical collection with all three vectors, copies
+every point into it with the model's vectors, replays the writes this instance made
+meanwhile, and switches the alias in one ``update_collection_aliases`` call, which Qdrant
+applies atomically: a query resolves the alias once, so it reads the old collection or the
+new one, never both. The old collection is dropped afterwards. ``recreate`` switches the
+alias the same way. A deployment from before aliases has a real collection under the name:
+it keeps working, and its first swap replaces it by an alias (a delete then an alias
+create: the only non-atomic moment, logged). Writes made by OTHER processes during a swap
+are not replayed; catalog imports and swaps both run rarely, and ``musicrec index rebuild``
+followed by ``musicrec train`` restores a consistent index in every case.
 """
 
 from __future__ import annotations
 
 import asyncio
+import logging
+import secrets
+import time
 import warnings
 from collections.abc import Iterable, Sequence
 from typing import Any
@@ -19,16 +34,23 @@ from qdrant_client import models as qm
 from recsys.features import AUDIO_DIM, audio_similarity
 from recsys.index.base import (
     AUDIO,
+    COLLAB,
+    COLLAB_CONFIDENCE,
+    COLLAB_PAYLOAD,
+    COLLAB_VERSION,
     PAYLOAD_INDEXES,
     TEXT,
     TEXT_DIM,
     BlendWeights,
+    CollabVectors,
     Hit,
     IndexPoint,
     TrackFilter,
     VectorName,
     Vectors,
+    carry_collab,
     check_vectors,
+    collab_of,
     from_storage_payload,
     normalise_name,
     point_id,
@@ -45,6 +67,9 @@ _SCHEMA = {
 
 # Converting big batches to lists is worth a thread; small ones are not worth the hop.
 _THREAD_CONVERT_MIN = 256
+COPY_PAGE = 512  # points per page when a collab swap copies the collection
+
+log = logging.getLogger(__name__)
 
 
 def _server_filter(flt: TrackFilter | None) -> qm.Filter | None:
@@ -88,6 +113,21 @@ def _named(vector: Any) -> dict[str, Any]:
     return vector
 
 
+def _struct(p: IndexPoint) -> qm.PointStruct:
+    vector: dict[str, Any] = {
+        TEXT: np.asarray(p.text, dtype=np.float32).tolist(),
+        AUDIO: np.asarray(p.audio, dtype=np.float32).tolist(),
+    }
+    if p.collab is not None:
+        vector[COLLAB] = np.asarray(p.collab, dtype=np.float32).tolist()
+    return qm.PointStruct(id=p.id, vector=vector, payload=to_storage_payload(p.payload))
+
+
+def _without_collab(p: IndexPoint) -> IndexPoint:
+    payload = {k: v for k, v in p.payload.items() if k not in COLLAB_PAYLOAD}
+    return IndexPoint(p.id, p.text, p.audio, payload, None)
+
+
 class ServerIndex:
     """TrackIndex on a Qdrant collection (server, or qdrant-client local mode)."""
 
@@ -104,6 +144,12 @@ class ServerIndex:
             raise ValueError("give exactly one of url, location or path")
         self._collection = collection
         self._local = url is None
+        # (version, dim) of the collab model this instance last saw installed; refreshed on
+        # ensure, after a swap, and when a query finds the collection changed under it.
+        self._collab: tuple[str, int] | None = None
+        # Writes made while this instance builds a swap's new collection, for replay on it.
+        self._pending: list[Sequence[IndexPoint] | list[int]] | None = None
+        self._swap_lock = asyncio.Lock()
         if url is not None:
             self._client = AsyncQdrantClient(url=url, api_key=api_key, timeout=timeout)
         elif location is not None:
@@ -111,27 +157,77 @@ class ServerIndex:
         else:
             self._client = AsyncQdrantClient(path=path)
 
-    async def _create(self) -> None:
-        await self._client.create_collection(
-            self._collection,
-            vectors_config={
-                TEXT: qm.VectorParams(size=TEXT_DIM, distance=qm.Distance.COSINE),
-                AUDIO: qm.VectorParams(size=AUDIO_DIM, distance=qm.Distance.EUCLID),
-            },
-        )
+    def _physical_name(self) -> str:
+        return f"{self._collection}__{time.strftime('%Y%m%d%H%M%S')}_{secrets.token_hex(3)}"
+
+    async def _create_physical(self, name: str, collab_dim: int | None) -> None:
+        vectors = {
+            TEXT: qm.VectorParams(size=TEXT_DIM, distance=qm.Distance.COSINE),
+            AUDIO: qm.VectorParams(size=AUDIO_DIM, distance=qm.Distance.EUCLID),
+        }
+        if collab_dim is not None:
+            vectors[COLLAB] = qm.VectorParams(size=collab_dim, distance=qm.Distance.COSINE)
+        await self._client.create_collection(name, vectors_config=vectors)
         if self._local:
             return  # local mode ignores payload indexes (and warns about each)
         for key, kind in PAYLOAD_INDEXES.items():
-            await self._client.create_payload_index(self._collection, key, _SCHEMA[kind], wait=True)
+            await self._client.create_payload_index(name, key, _SCHEMA[kind], wait=True)
+
+    async def _target(self) -> str | None:
+        """The physical collection behind the alias; None when the name is not an alias."""
+        aliases = (await self._client.get_aliases()).aliases
+        return next((a.collection_name for a in aliases if a.alias_name == self._collection), None)
+
+    async def _point_alias(self, physical: str) -> None:
+        """Make the alias name ``physical``: one atomic alias update where it is an alias
+        already; the delete of a pre-alias real collection first otherwise."""
+        current = await self._target()
+        ops: list[Any] = []
+        if current is not None:
+            ops.append(qm.DeleteAliasOperation(delete_alias=qm.DeleteAlias(alias_name=self._collection)))
+        elif await self._client.collection_exists(self._collection):
+            log.warning("replacing the pre-alias collection %s by an alias (a moment without it)",
+                        self._collection)
+            await self._client.delete_collection(self._collection)
+        ops.append(qm.CreateAliasOperation(
+            create_alias=qm.CreateAlias(collection_name=physical, alias_name=self._collection)))
+        await self._client.update_collection_aliases(change_aliases_operations=ops)
+        if current is not None and current != physical:
+            await self._client.delete_collection(current)
+
+    async def _refresh_collab(self) -> None:
+        info = await self._client.get_collection(self._collection)
+        params = info.config.params.vectors
+        vector = params.get(COLLAB) if isinstance(params, dict) else None
+        if vector is None:
+            self._collab = None
+            return
+        version = "unknown"
+        has_version = qm.Filter(must_not=[qm.IsEmptyCondition(is_empty=qm.PayloadField(key=COLLAB_VERSION))])
+        records, _ = await self._client.scroll(
+            self._collection, limit=1, with_payload=[COLLAB_VERSION], with_vectors=False,
+            scroll_filter=has_version,
+        )
+        for record in records:
+            version = str((record.payload or {}).get(COLLAB_VERSION) or version)
+        self._collab = (version, int(vector.size))
 
     async def ensure(self) -> None:
-        if not await self._client.collection_exists(self._collection):
-            await self._create()
+        if await self._target() is None and not await self._client.collection_exists(self._collection):
+            physical = self._physical_name()
+            await self._create_physical(physical, None)
+            await self._point_alias(physical)
+        await self._refresh_collab()
 
     async def recreate(self) -> None:
-        if await self._client.collection_exists(self._collection):
-            await self._client.delete_collection(self._collection)
-        await self._create()
+        physical = self._physical_name()
+        await self._create_physical(physical, None)
+        await self._point_alias(physical)
+        self._collab = None
+        self._pending = None  # a swap being built now holds stale data; it will fail
+
+    async def collab_info(self) -> tuple[str | None, int | None]:
+        return (self._collab[0], self._collab[1]) if self._collab else (None, None)
 
     async def close(self) -> None:
         await self._client.close()
@@ -152,25 +248,32 @@ class ServerIndex:
         if not points:
             return
         check_vectors(points)
+        await self._upsert_into(self._collection, list(points), self._collab[1] if self._collab else None)
+        if self._pending is not None:
+            self._pending.append(list(points))
 
-        def convert() -> list[qm.PointStruct]:
-            return [
-                qm.PointStruct(
-                    id=p.id,
-                    vector={
-                        TEXT: p.text.astype(np.float32).tolist(),
-                        AUDIO: p.audio.astype(np.float32).tolist(),
-                    },
-                    payload=to_storage_payload(p.payload),
-                )
+    async def _upsert_into(self, collection: str, points: list[IndexPoint], collab_dim: int | None) -> None:
+        """Upsert keeping the collab vector a point already has in ``collection`` (see base)."""
+        lacking = [p.id for p in points if p.collab is None]
+        if collab_dim is not None and lacking:
+            held = {point_id(r.id): r for r in await self._client.retrieve(
+                collection, ids=lacking, with_payload=list(COLLAB_PAYLOAD), with_vectors=[COLLAB])}
+            points = [
+                carry_collab(p, collab_of(_named(held[p.id].vector)), held[p.id].payload)
+                if p.id in held and held[p.id].vector else p
                 for p in points
             ]
+        points = [p if p.collab is None or p.collab.shape == (collab_dim,) else _without_collab(p)
+                  for p in points]
+
+        def convert() -> list[qm.PointStruct]:
+            return [_struct(p) for p in points]
 
         structs = await asyncio.to_thread(convert) if len(points) >= _THREAD_CONVERT_MIN else convert()
         with warnings.catch_warnings():
             # Local mode warns once the collection passes 20k points; the tests know.
             warnings.simplefilter("ignore", UserWarning)
-            await self._client.upsert(self._collection, points=structs, wait=True)
+            await self._client.upsert(collection, points=structs, wait=True)
 
     async def delete(self, ids: Iterable[int]) -> None:
         id_list: list[Any] = [int(i) for i in ids]
@@ -178,6 +281,58 @@ class ServerIndex:
             await self._client.delete(
                 self._collection, points_selector=qm.PointIdsList(points=id_list), wait=True
             )
+            if self._pending is not None:
+                self._pending.append(id_list)
+
+    async def replace_collab(self, model: CollabVectors) -> None:
+        """New physical collection with every point and the model's vectors; the alias switch
+        makes it live at one instant (see the module docstring)."""
+        async with self._swap_lock:
+            physical = self._physical_name()
+            await self._create_physical(physical, model.dim)
+            self._pending = []
+            try:
+                await self._copy_with_collab(physical, model)
+                pending, self._pending = self._pending, None
+                if pending is None:
+                    raise RuntimeError("the index was recreated during the collab swap; train again")
+                for write in pending:
+                    if write and isinstance(write[0], IndexPoint):
+                        await self._upsert_into(physical, list(write), model.dim)  # type: ignore[arg-type]
+                    elif write:
+                        await self._client.delete(
+                            physical, points_selector=qm.PointIdsList(points=list(write)), wait=True)  # type: ignore[arg-type]
+                await self._point_alias(physical)
+            except BaseException:
+                self._pending = None
+                await self._client.delete_collection(physical)
+                raise
+            self._collab = (model.version, model.dim)
+
+    async def _copy_with_collab(self, physical: str, model: CollabVectors) -> None:
+        rows = model.rows()
+        offset: Any = None
+        while True:
+            records, offset = await self._client.scroll(
+                self._collection, limit=COPY_PAGE, offset=offset, with_payload=True, with_vectors=True
+            )
+            points = []
+            for r in records:
+                track = point_id(r.id)
+                vector = _named(r.vector)
+                payload = {k: v for k, v in (r.payload or {}).items() if k not in COLLAB_PAYLOAD}
+                row = rows.get(track)
+                collab = None
+                if row is not None:
+                    collab = np.asarray(model.vectors[row], dtype=np.float32)
+                    payload[COLLAB_VERSION] = model.version
+                    payload[COLLAB_CONFIDENCE] = float(model.confidence[row])
+                points.append(IndexPoint(track, _as_array(vector[TEXT]), _as_array(vector[AUDIO]),
+                                         from_storage_payload(payload), collab))
+            if points:
+                await self._upsert_into(physical, points, model.dim)
+            if offset is None:
+                return
 
     def _hits(self, points: Sequence[qm.ScoredPoint], using: VectorName | None) -> list[Hit]:
         hits = []
@@ -208,9 +363,36 @@ class ServerIndex:
         weights: BlendWeights,
         flt: TrackFilter | None = None,
         limit: int = 20,
+        collab_vec: np.ndarray | None = None,
+        collab_version: str | None = None,
     ) -> list[Hit]:
         if text_vec is None and audio_vec is None:
             raise ValueError("search_blend needs a text or an audio vector")
+        use_collab = (
+            collab_vec is not None and weights.collab > 0 and self._collab is not None
+            and collab_vec.shape == (self._collab[1],)
+        )
+        try:
+            return await self._search_blend(text_vec, audio_vec, weights, flt, limit,
+                                            collab_vec if use_collab else None, collab_version)
+        except Exception:
+            if not use_collab:
+                raise
+            # Another instance may have swapped or recreated the collection: look again, and
+            # answer without the collab prefetch rather than fail the listener's query.
+            await self._refresh_collab()
+            return await self._search_blend(text_vec, audio_vec, weights, flt, limit, None, None)
+
+    async def _search_blend(
+        self,
+        text_vec: np.ndarray | None,
+        audio_vec: np.ndarray | None,
+        weights: BlendWeights,
+        flt: TrackFilter | None,
+        limit: int,
+        collab_vec: np.ndarray | None,
+        collab_version: str | None,
+    ) -> list[Hit]:
         query_filter = _server_filter(flt)
         per_vector = prefetch_limit(limit)
         sides: list[tuple[str, list[float]]] = []
@@ -218,15 +400,17 @@ class ServerIndex:
             sides.append((TEXT, _as_array(text_vec).tolist()))
         if audio_vec is not None:
             sides.append((AUDIO, _as_array(audio_vec).tolist()))
-        if len(sides) == 2:
-            # The fusion only forms the union of both candidate lists; the ranking is the
+        if collab_vec is not None:
+            sides.append((COLLAB, _as_array(collab_vec).tolist()))
+        if len(sides) >= 2:
+            # The fusion only forms the union of the candidate lists; the ranking is the
             # exact weighted score computed from the returned vectors (see base.py).
             response = await self._client.query_points(
                 self._collection,
                 prefetch=[qm.Prefetch(query=vec, using=name, limit=per_vector) for name, vec in sides],
                 query=qm.FusionQuery(fusion=qm.Fusion.RRF),
                 query_filter=query_filter,
-                limit=2 * per_vector,
+                limit=len(sides) * per_vector,
                 with_payload=True,
                 with_vectors=True,
             )
@@ -253,6 +437,9 @@ class ServerIndex:
             None if audio_vec is None else _as_array(audio_vec),
             weights,
             limit,
+            [collab_of(_named(p.vector)) for p in points],
+            None if collab_vec is None else _as_array(collab_vec),
+            collab_version,
         )
 
     async def recommend(
@@ -293,7 +480,8 @@ class ServerIndex:
     async def vectors(self, ids: Iterable[int]) -> dict[int, Vectors]:
         records = await self._retrieve(ids, True, False)
         return {
-            point_id(r.id): (_as_array(_named(r.vector)[TEXT]), _as_array(_named(r.vector)[AUDIO]))
+            point_id(r.id): Vectors(_as_array(_named(r.vector)[TEXT]), _as_array(_named(r.vector)[AUDIO]),
+                                    collab_of(_named(r.vector)))
             for r in records
         }
 
@@ -309,6 +497,7 @@ class ServerIndex:
                 text=_as_array(_named(r.vector)[TEXT]),
                 audio=_as_array(_named(r.vector)[AUDIO]),
                 payload=from_storage_payload(r.payload),
+                collab=collab_of(_named(r.vector)),
             )
             for r in records
         }

@@ -1,0 +1,240 @@
+"""Training the collaborative model from PostgreSQL and installing it in the index.
+
+One training (``train``):
+1. takes a PostgreSQL advisory lock (``pg_try_advisory_lock`` on a connection held for the
+   whole run): one instance trains at a time; another gets None back at once;
+2. notes the high-water ids of listening_events and imported_listens (the next retrain
+   counts what arrives after them), reads the catalog (ids, artists, popularity) and both
+   tables in chunks by id (keyset pagination, ``chunk`` rows at a time: memory is bounded by
+   the matrix, not by the history), feeding each chunk to recsys.collab.MatrixBuilder in a
+   worker thread;
+3. fits ALS + the cold-track regression in a worker thread (implicit releases the GIL; one
+   solver thread by default so a two-core server keeps answering);
+4. installs the model whole with ``index.replace_collab`` (the swap: see recsys/index) and
+   records it in collab_models.
+
+The background retrainer (``CollabRetrainer``, started with the app) checks every
+``retrain_check_s`` whether ``retrain_min_events`` new rows arrived since the last model, or
+whether the index lacks the latest model (after an ``index rebuild``), and trains then. It
+is a task on the event loop that only awaits: queries and sockets never wait on it; it is
+cancelled on shutdown (a solver already running in its thread finishes and is discarded).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import time
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+from datetime import datetime
+from typing import TYPE_CHECKING, Any
+
+from app.store import collab_models
+from app.store.db import Database
+from recsys.collab import CollabModel, MatrixBuilder, NotEnoughData, TrainParams, fit_model
+from recsys.index.base import TrackIndex, normalise_name
+
+if TYPE_CHECKING:
+    from quart import Quart
+
+    from app.state import AppState
+
+log = logging.getLogger("musicrec.collab")
+
+_LOCK_KEY = 0x636F6C6C6162  # "collab"
+CHUNK = 50_000
+VECTOR_CHUNK = 2_000
+_TASK = "collab_retrainer"
+
+
+@dataclass(frozen=True, slots=True)
+class TrainResult:
+    model: CollabModel
+    row: collab_models.CollabModelRow
+
+
+async def _catalog(db: Database) -> tuple[list[int], dict[str, list[tuple[int, float]]]]:
+    track_ids: list[int] = []
+    by_artist: dict[str, list[tuple[int, float]]] = {}
+    last = 0
+    while True:
+        rows = await db.fetch(
+            "SELECT id, artists, popularity FROM tracks WHERE id > $1 ORDER BY id LIMIT $2", last, CHUNK
+        )
+        if not rows:
+            return track_ids, by_artist
+        for r in rows:
+            track_ids.append(int(r["id"]))
+            for artist in r["artists"] or []:
+                by_artist.setdefault(normalise_name(artist), []).append(
+                    (int(r["id"]), float(r["popularity"] or 0.0)))
+        last = int(rows[-1]["id"])
+
+
+async def _content(index: TrackIndex, track_ids: list[int]) -> dict[int, tuple[Any, Any]]:
+    content: dict[int, tuple[Any, Any]] = {}
+    for start in range(0, len(track_ids), VECTOR_CHUNK):
+        found = await index.vectors(track_ids[start : start + VECTOR_CHUNK])
+        content.update({t: (v[0], v[1]) for t, v in found.items()})
+    return content
+
+
+async def _feed_events(db: Database, builder: MatrixBuilder, until: int) -> int:
+    """listening_events up to id ``until``, in id order; returns the rows read."""
+    last, read = 0, 0
+    while last < until:
+        rows = await db.fetch(
+            "SELECT id, user_id, track_id, action, at FROM listening_events"
+            " WHERE id > $1 AND id <= $2 ORDER BY id LIMIT $3",
+            last, until, CHUNK,
+        )
+        if not rows:
+            break
+        chunk = [(f"u:{r['user_id']}", int(r["track_id"]), "", r["action"], 1.0, r["at"]) for r in rows]
+        await asyncio.to_thread(builder.add, chunk)
+        read += len(rows)
+        last = int(rows[-1]["id"])
+    return read
+
+
+async def _feed_imports(db: Database, builder: MatrixBuilder, until: int) -> int:
+    last, read = 0, 0
+    while last < until:
+        rows = await db.fetch(
+            "SELECT id, user_id, listener, track_id, artist, outcome, weight, listened_at"
+            " FROM imported_listens WHERE id > $1 AND id <= $2 ORDER BY id LIMIT $3",
+            last, until, CHUNK,
+        )
+        if not rows:
+            break
+        chunk = [
+            (
+                f"u:{r['user_id']}" if r["user_id"] is not None else str(r["listener"]),
+                None if r["track_id"] is None else int(r["track_id"]),
+                r["artist"],
+                r["outcome"],
+                float(r["weight"]),
+                r["listened_at"],
+            )
+            for r in rows
+        ]
+        await asyncio.to_thread(builder.add, chunk)
+        read += len(rows)
+        last = int(rows[-1]["id"])
+    return read
+
+
+async def train(
+    db: Database,
+    index: TrackIndex,
+    params: TrainParams | None = None,
+    exclude_user_keys: Iterable[str] = (),
+    cutoffs: Mapping[str, datetime] | None = None,
+) -> TrainResult | None:
+    """Train, install and record a model. None when another instance is training now.
+
+    Raises NotEnoughData when there is too little to learn from (nothing is changed then).
+    """
+    params = params or TrainParams()
+    async with db.pool.acquire() as lock_conn:
+        if not await lock_conn.fetchval("SELECT pg_try_advisory_lock($1)", _LOCK_KEY):
+            return None
+        try:
+            return await _train_locked(db, index, params, exclude_user_keys, cutoffs)
+        finally:
+            await lock_conn.execute("SELECT pg_advisory_unlock($1)", _LOCK_KEY)
+
+
+async def _train_locked(
+    db: Database,
+    index: TrackIndex,
+    params: TrainParams,
+    exclude_user_keys: Iterable[str],
+    cutoffs: Mapping[str, datetime] | None,
+) -> TrainResult:
+    started = time.perf_counter()
+    last_event, last_import = await collab_models.high_water(db)
+    track_ids, by_artist = await _catalog(db)
+    builder = MatrixBuilder(track_ids, by_artist, exclude_user_keys=exclude_user_keys, cutoffs=cutoffs)
+    read = await _feed_imports(db, builder, last_import)
+    read += await _feed_events(db, builder, last_event)
+    matrix = await asyncio.to_thread(builder.build)
+    content = await _content(index, track_ids)
+    model = await asyncio.to_thread(fit_model, matrix, content, params)
+    await index.replace_collab(model.index_vectors())
+    duration = time.perf_counter() - started
+    row = await collab_models.record(
+        db,
+        version=model.version,
+        last_event_id=last_event,
+        last_import_id=last_import,
+        rows_read=read,
+        users=len(matrix.user_keys),
+        tracks=len(model.track_ids),
+        warm_tracks=int(model.stats.get("warm_tracks", 0)),
+        interactions=int(matrix.values.nnz),
+        dim=model.dim,
+        params=params.as_dict(),
+        stats={k: v for k, v in model.stats.items() if isinstance(v, int | float | str)},
+        duration_s=duration,
+    )
+    log.info("collab model %s: %d users, %d tracks (%d warm), %d rows, %.1f s", model.version,
+             row.users, row.tracks, row.warm_tracks, read, duration)
+    return TrainResult(model, row)
+
+
+async def retrain_due(db: Database, index: TrackIndex, min_events: int) -> bool:
+    """True when enough arrived since the last model, or the index lacks the latest model."""
+    latest = await collab_models.latest(db)
+    if latest is None:
+        return await collab_models.new_since(db, 0, 0, min_events) >= min_events
+    version, _ = await index.collab_info()
+    if version != latest.version:
+        return True  # the index was rebuilt (or another instance's swap failed): train again
+    return await collab_models.new_since(db, latest.last_event_id, latest.last_import_id,
+                                         min_events) >= min_events
+
+
+class CollabRetrainer:
+    """The background retrain loop of a serving instance."""
+
+    def __init__(self, state: AppState) -> None:
+        self._state = state
+
+    async def run(self) -> None:
+        settings = self._state.settings
+        while True:
+            await asyncio.sleep(settings.retrain_check_s)
+            index = self._state.index
+            if index is None:
+                continue
+            try:
+                if await retrain_due(self._state.db, index, settings.retrain_min_events):
+                    await train(self._state.db, index)
+            except asyncio.CancelledError:
+                raise
+            except NotEnoughData as exc:
+                log.info("no collab model yet: %s", exc)
+            except Exception:
+                log.exception("background collab training failed; the current model stays")
+
+
+async def _start(state: AppState) -> None:
+    if state.settings.retrain_enabled:
+        state.extras[_TASK] = asyncio.create_task(CollabRetrainer(state).run(), name="collab-retrain")
+
+
+async def _stop(state: AppState) -> None:
+    task = state.extras.pop(_TASK, None)
+    if task is not None:
+        task.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await task
+
+
+def install(app: Quart) -> None:
+    """Start the retrainer with the app and cancel it at shutdown (factory hooks)."""
+    app.extensions.setdefault("musicrec_startup", []).append(_start)
+    app.extensions.setdefault("musicrec_shutdown", []).append(_stop)
