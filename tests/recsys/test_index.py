@@ -65,7 +65,10 @@ async def test_search_scores_are_higher_better(index: TrackIndex, points: list[I
     target = _point(points, 70)
     for using, vec in (("text", target.text), ("audio", target.audio)):
         hits = await index.search(using, vec, limit=10)  # type: ignore[arg-type]
-        assert hits[0].id == 70 and hits[0].score == pytest.approx(1.0, abs=1e-3)
+        # The track itself scores 1; a track described the same way (the text line holds only
+        # style and feel, recsys/text.py) may tie with it.
+        twins = {h.id for h in hits if h.score == pytest.approx(1.0, abs=1e-3)}
+        assert 70 in twins and hits[0].score == pytest.approx(1.0, abs=1e-3)
         assert [h.score for h in hits] == sorted((h.score for h in hits), reverse=True)
 
 
@@ -155,7 +158,8 @@ async def test_edge_optimize_swaps_and_keeps_concurrent_writes(
     while not index.optimizing and not task.done():  # noqa: ASYNC110
         await asyncio.sleep(0.01)
     # The live shard keeps answering and accepting writes while the copy is optimized.
-    assert (await index.search("text", points[0].text, limit=1))[0].id == points[0].id
+    nearest = await index.search("text", points[0].text, limit=5)
+    assert points[0].id in {h.id for h in nearest if h.score == pytest.approx(1.0, abs=1e-3)}
     extra = IndexPoint(10_001, points[0].text, points[0].audio, {**points[0].payload, "id": 10_001})
     await index.upsert([extra])
     await index.delete([2])
@@ -164,8 +168,8 @@ async def test_edge_optimize_swaps_and_keeps_concurrent_writes(
         assert not index.optimizing
         assert await index.count() == len(points)  # +1 upserted, -1 deleted during the build
         assert set(await index.payloads([10_001, 2])) == {10_001}
-        hits = await index.search("text", points[0].text, limit=2)
-        assert {h.id for h in hits} == {points[0].id, 10_001}
+        hits = await index.search("text", points[0].text, limit=10)
+        assert {points[0].id, 10_001} <= {h.id for h in hits if h.score == pytest.approx(1.0, abs=1e-3)}
         assert not (tmp_path / "shard.optimizing").exists() and not (tmp_path / "shard.old").exists()
     finally:
         await index.close()
