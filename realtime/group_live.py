@@ -120,6 +120,10 @@ class GroupLiveService:
         view = await group_rules.view_by_id(self._state, group_id)
         frame = {"type": "group", "group": view, "status": status, "exit_users": user_ids}
         await self._publish(group_id, frame)
+        # Their connections that were not following the group hear it on their own stream.
+        notice = msgpack.packb({"type": "group", "group": view, "status": status}, use_bin_type=True)
+        for user_id in user_ids:
+            await self._log.publish_frame(user_id, notice)
         if status == "ended":
             await self.gstate.forget(group_id)
 

@@ -178,7 +178,9 @@ async def test_host_leaves_then_the_group_ends_and_everyone_gets_their_own_queue
     gid = group["id"]
     async with (following(cluster.a.ws, host, gid) as (tab_h, _),
                 following(cluster.b.ws, g1, gid) as (tab_1, _),
-                following(cluster.a.ws, g2, gid) as (tab_2, _)):
+                following(cluster.a.ws, g2, gid) as (tab_2, _),
+                open_tab(cluster.b.ws, g2) as own_2):
+        await own_2.hello()  # a second tab of guest 2 that stays on its own queue
         async with httpx.AsyncClient(base_url=cluster.a.http, headers={"Cookie": host}) as client:
             assert (await client.post(f"/api/groups/{gid}/leave")).status_code == 204
         gone = await tab_h.expect("group", lambda f: f.get("status") == "left")
@@ -201,6 +203,8 @@ async def test_host_leaves_then_the_group_ends_and_everyone_gets_their_own_queue
             assert ended["group"]["ended"] is True
             back = await tab.expect("queue", lambda f: "group_id" not in f)
             assert back["seq"] > ended["seq"] and seqs_increase(tab)
+        # A tab that was not following the group hears that it ended too.
+        assert (await own_2.expect("group", lambda f: f.get("status") == "ended"))["group"]["id"] == gid
         # Back on their own stream: feedback steers their own queue again.
         track = back["tracks"][0]["id"]
         await tab_2.send({"type": "feedback", "track_id": track, "action": "skip", "ref": "own"})
