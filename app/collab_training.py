@@ -26,14 +26,15 @@ import asyncio
 import contextlib
 import logging
 import time
-from collections.abc import Iterable, Mapping
+from collections.abc import Awaitable, Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
-from app.store import collab_models
+from app.store import collab_models, events, imported_listens
 from app.store.db import Database
 from recsys.collab import CollabModel, MatrixBuilder, NotEnoughData, TrainParams, fit_model
+from recsys.collab.matrix import Row as MatrixRow
 from recsys.index.base import TrackIndex, normalise_name
 
 if TYPE_CHECKING:
@@ -81,49 +82,29 @@ async def _content(index: TrackIndex, track_ids: list[int]) -> dict[int, tuple[A
     return content
 
 
-async def _feed_events(db: Database, builder: MatrixBuilder, until: int) -> int:
-    """listening_events up to id ``until``, in id order; returns the rows read."""
+async def _feed(
+    builder: MatrixBuilder, until: int,
+    fetch: Callable[[int, int], Awaitable[Sequence[Any]]], row: Callable[[Any], MatrixRow],
+) -> int:
+    """Rows with ids up to ``until``, a chunk at a time (bounded memory); returns how many."""
     last, read = 0, 0
     while last < until:
-        rows = await db.fetch(
-            "SELECT id, user_id, track_id, action, at FROM listening_events"
-            " WHERE id > $1 AND id <= $2 ORDER BY id LIMIT $3",
-            last, until, CHUNK,
-        )
+        rows = await fetch(last, until)
         if not rows:
             break
-        chunk = [(f"u:{r['user_id']}", int(r["track_id"]), "", r["action"], 1.0, r["at"]) for r in rows]
-        await asyncio.to_thread(builder.add, chunk)
+        await asyncio.to_thread(builder.add, [row(r) for r in rows])
         read += len(rows)
-        last = int(rows[-1]["id"])
+        last = int(rows[-1].id)
     return read
 
 
-async def _feed_imports(db: Database, builder: MatrixBuilder, until: int) -> int:
-    last, read = 0, 0
-    while last < until:
-        rows = await db.fetch(
-            "SELECT id, user_id, listener, track_id, artist, outcome, weight, listened_at"
-            " FROM imported_listens WHERE id > $1 AND id <= $2 ORDER BY id LIMIT $3",
-            last, until, CHUNK,
-        )
-        if not rows:
-            break
-        chunk = [
-            (
-                f"u:{r['user_id']}" if r["user_id"] is not None else str(r["listener"]),
-                None if r["track_id"] is None else int(r["track_id"]),
-                r["artist"],
-                r["outcome"],
-                float(r["weight"]),
-                r["listened_at"],
-            )
-            for r in rows
-        ]
-        await asyncio.to_thread(builder.add, chunk)
-        read += len(rows)
-        last = int(rows[-1]["id"])
-    return read
+def _event_row(e: events.Event) -> MatrixRow:
+    return (f"u:{e.user_id}", e.track_id, "", e.action, 1.0, e.at)
+
+
+def _import_row(r: imported_listens.StoredListen) -> MatrixRow:
+    key = f"u:{r.user_id}" if r.user_id is not None else str(r.listener)
+    return (key, r.track_id, r.artist, r.outcome, float(r.weight), r.listened_at)
 
 
 async def train(
@@ -158,8 +139,14 @@ async def _train_locked(
     last_event, last_import = await collab_models.high_water(db)
     track_ids, by_artist = await _catalog(db)
     builder = MatrixBuilder(track_ids, by_artist, exclude_user_keys=exclude_user_keys, cutoffs=cutoffs)
-    read = await _feed_imports(db, builder, last_import)
-    read += await _feed_events(db, builder, last_event)
+    def imports(after: int, until: int) -> Awaitable[Sequence[Any]]:
+        return imported_listens.iter_chunks(db, after, CHUNK, until)
+
+    def listened(after: int, until: int) -> Awaitable[Sequence[Any]]:
+        return events.chunk_after(db, after, until, CHUNK)
+
+    read = await _feed(builder, last_import, imports, _import_row)
+    read += await _feed(builder, last_event, listened, _event_row)
     matrix = await asyncio.to_thread(builder.build)
     content = await _content(index, track_ids)
     model = await asyncio.to_thread(fit_model, matrix, content, params)

@@ -22,7 +22,8 @@ class Event:
 
 
 _COLUMNS = "id, user_id, track_id, action, position_ms, at, client_ref, group_id"
-__all__ = ["ACTIONS", "Event", "group_latest", "history", "latest", "outcomes", "recent_track_ids", "record"]
+__all__ = ["ACTIONS", "Event", "chunk_after", "group_latest", "history", "latest", "outcomes",
+           "recent_track_ids", "record"]
 
 
 async def record(
@@ -138,3 +139,13 @@ async def group_latest(db: Database, group_id: int, limit: int) -> list[Event]:
         limit,
     )
     return [Event(**dict(row)) for row in reversed(rows)]
+
+
+async def chunk_after(db: Database, after_id: int, until_id: int, limit: int) -> list[Event]:
+    """Every user's events with ids in (after_id, until_id], in id order (keyset paging): what
+    a training job reads, a bounded chunk at a time."""
+    rows = await db.fetch(
+        f"SELECT {_COLUMNS} FROM listening_events WHERE id > $1 AND id <= $2 ORDER BY id LIMIT $3",
+        after_id, until_id, limit,
+    )
+    return [Event(**dict(row)) for row in rows]

@@ -73,10 +73,15 @@ async def insert_batch(conn: asyncpg.Connection | Database, rows: Sequence[NewLi
     return len(inserted)
 
 
-async def iter_chunks(db: Database, after_id: int, limit: int) -> list[StoredListen]:
-    """Rows in id order after ``after_id`` (keyset paging): what a training job reads."""
+async def iter_chunks(
+    db: Database, after_id: int, limit: int, until_id: int | None = None
+) -> list[StoredListen]:
+    """Rows in id order after ``after_id`` (and up to ``until_id``; keyset paging): what a
+    training job reads."""
     rows = await db.fetch(
-        f"SELECT {_COLUMNS} FROM imported_listens WHERE id > $1 ORDER BY id LIMIT $2", after_id, limit
+        f"SELECT {_COLUMNS} FROM imported_listens WHERE id > $1 AND ($3::bigint IS NULL OR id <= $3)"
+        " ORDER BY id LIMIT $2",
+        after_id, limit, until_id,
     )
     return [StoredListen(**dict(row)) for row in rows]
 

@@ -8,10 +8,12 @@ value ends the file (there is no reliable place to start again), so it raises
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
-from typing import TextIO
+from collections.abc import Callable, Iterator
+from typing import Any, TextIO
 
-from recsys.importers.listens.records import ListensFileError
+from recsys.importers.listens.records import Listen, ListensFileError
+from recsys.importers.listens.sources import Source
+from recsys.importers.report import ImportReport, RowError
 
 _CHUNK = 1 << 16
 # One listen is a few hundred bytes; a "value" larger than this is not a listen.
@@ -122,3 +124,29 @@ def _lines(text: TextIO, start: str, name: str) -> Iterator[tuple[int, object]]:
                 yield row, BadLine(f"line {row} is not JSON ({exc.msg})")
         if newline < 0:
             return
+
+
+def json_object(value: object) -> dict[str, Any]:
+    """A row of a JSON history as an object, or the RowError that skips it."""
+    if isinstance(value, BadLine):
+        raise RowError(value.message, "not JSON")
+    if not isinstance(value, dict):
+        raise RowError("a row that is not a JSON object", "not an object")
+    return value
+
+
+def read_rows(
+    source: Source, report: ImportReport, parse: Callable[[object], Listen]
+) -> Iterator[Listen]:
+    """The listens of a JSON history, each row parsed by ``parse``; bad rows are counted in the
+    report with their reason and skipped."""
+    with source.text() as stream:
+        for row, value in iter_json_values(stream, source.name):
+            report.rows_seen += 1
+            try:
+                listen = parse(value)
+            except RowError as error:
+                report.skip(row, error)
+                continue
+            report.imported += 1
+            yield listen

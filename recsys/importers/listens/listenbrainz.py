@@ -12,7 +12,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 from recsys.importers.fields import parse_spotify_id
-from recsys.importers.listens.jsonstream import BadLine, iter_json_values
+from recsys.importers.listens.jsonstream import json_object, read_rows
 from recsys.importers.listens.records import Format, Listen, from_unix, optional_ms, optional_text, text
 from recsys.importers.listens.sources import Source
 from recsys.importers.report import ImportReport, RowError
@@ -21,23 +21,11 @@ SOURCE: Format = "listenbrainz"
 
 
 def read(source: Source, report: ImportReport) -> Iterator[Listen]:
-    with source.text() as stream:
-        for row, value in iter_json_values(stream, source.name):
-            report.rows_seen += 1
-            try:
-                listen = parse(value)
-            except RowError as error:
-                report.skip(row, error)
-                continue
-            report.imported += 1
-            yield listen
+    return read_rows(source, report, parse)
 
 
-def parse(value: object) -> Listen:
-    if isinstance(value, BadLine):
-        raise RowError(value.message, "not JSON")
-    if not isinstance(value, dict):
-        raise RowError("a row that is not a JSON object", "not an object")
+def parse(raw: object) -> Listen:
+    value = json_object(raw)
     meta = value.get("track_metadata")
     if not isinstance(meta, dict):
         raise RowError("missing track_metadata", "missing track_metadata")

@@ -17,7 +17,7 @@ from collections.abc import Iterator
 from datetime import datetime
 
 from recsys.importers.fields import parse_spotify_id
-from recsys.importers.listens.jsonstream import BadLine, iter_json_values
+from recsys.importers.listens.jsonstream import json_object, read_rows
 from recsys.importers.listens.records import (
     SKIP_THRESHOLD_MS,
     Format,
@@ -37,23 +37,11 @@ MARKERS = ("master_metadata_track_name", "spotify_track_uri", "reason_end")
 
 
 def read(source: Source, report: ImportReport) -> Iterator[Listen]:
-    with source.text() as stream:
-        for row, value in iter_json_values(stream, source.name):
-            report.rows_seen += 1
-            try:
-                listen = parse(value)
-            except RowError as error:
-                report.skip(row, error)
-                continue
-            report.imported += 1
-            yield listen
+    return read_rows(source, report, parse)
 
 
-def parse(value: object) -> Listen:
-    if isinstance(value, BadLine):
-        raise RowError(value.message, "not JSON")
-    if not isinstance(value, dict):
-        raise RowError("a row that is not a JSON object", "not an object")
+def parse(raw: object) -> Listen:
+    value = json_object(raw)
     if not value.get("master_metadata_track_name"):
         if value.get("episode_name") or value.get("spotify_episode_uri"):
             raise RowError("a podcast episode", "podcast episode")
