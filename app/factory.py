@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gc
 import logging
 
 from quart import Quart
@@ -76,6 +77,7 @@ def create_app(settings: Settings | None = None) -> Quart:
         await load_demo_if_empty(state)
         for hook in app.extensions.get("musicrec_startup", []):
             await hook(state)
+        _settle_garbage_collector()
 
     async def drain() -> None:
         """Called by the server when a shutdown signal arrives, before it stops serving."""
@@ -94,6 +96,21 @@ def create_app(settings: Settings | None = None) -> Quart:
         await redis.aclose(close_connection_pool=True)
 
     return app
+
+
+def _settle_garbage_collector() -> None:
+    """Move everything alive after start-up (the model, the catalog caches, the modules) out of
+    the collector's sight, and collect the youngest generation less often.
+
+    A full collection walks every tracked object; with the text model and the caches loaded that
+    is hundreds of thousands, and the pause lands on whichever WebSocket frame is in flight: the
+    tail of the feedback-to-queue latency. Frozen objects are never walked again; what a
+    request allocates is still collected, in bigger, rarer batches of the young generation.
+    """
+    gc.collect()
+    gc.freeze()
+    gen0, gen1, gen2 = gc.get_threshold()
+    gc.set_threshold(max(gen0, 10_000), gen1, gen2)
 
 
 def _register_blueprints(app: Quart) -> None:
