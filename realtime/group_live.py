@@ -154,7 +154,11 @@ class GroupLiveService:
             return
         stream = group_stream(group.id)
         if conn.stream != stream:
+            previous = stream_group(conn.stream)
             await self._switch(conn, stream)
+            if previous is not None:  # it followed another group until now
+                await self.gstate.exit(previous, conn.user_id, conn.id)
+                await self.publish_group(previous)
             newly = conn.user_id not in await self.gstate.present(group.id)
             await self.gstate.enter(group.id, conn.user_id, conn.id, self._idle_s)
             if newly:
@@ -279,8 +283,12 @@ class GroupLiveService:
             await self.gstate.set_playback(group.id, playback)
             await self._publish(group.id, {"type": "playback", **playback.to_json()})
         elif isinstance(frame, Ended):
-            await record_feedback(self._state, conn.user_id, frame.track_id, "complete", None,
-                                  None if ref is None else f"ended-{ref}", group.id)
+            try:
+                await record_feedback(self._state, conn.user_id, frame.track_id, "complete", None,
+                                      None if ref is None else f"ended-{ref}", group.id)
+            except ApiError as exc:  # an unknown track
+                await self._error(conn, exc.code, exc.message, ref, text)
+                return
             await self.gstate.note(group.id, conn.user_id, frame.track_id, "complete")
             if await self.gstate.advance_if_playing(group.id, frame.track_id) is not None:
                 self._queues.request(group_stream(group.id), "next")
@@ -331,7 +339,7 @@ class GroupLiveService:
 
     async def _sweep(self) -> None:
         while True:
-            await asyncio.sleep(SWEEP_EVERY_S)
+            await asyncio.sleep(min(SWEEP_EVERY_S, max(1.0, self._idle_s / 2)))
             try:
                 for group_id in await groups.live_groups(self._state.db, older_than_s=self._idle_s):
                     if not await self.gstate.alive(group_id) and not await self.gstate.present(group_id):

@@ -3,10 +3,12 @@ guests on the other (the `cluster` fixture: two app servers on one Redis and Pos
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import itertools
 import time
 from collections.abc import AsyncIterator
+from pathlib import Path
 from typing import Any
 
 import asyncpg
@@ -225,3 +227,31 @@ async def test_a_dropped_member_resumes_and_follows_again(cluster: Cluster) -> N
         assert queue["seq"] > last
         assert (await again.expect("group"))["group"]["id"] == gid
         assert seqs_increase(again)
+
+
+async def test_an_empty_group_ends_after_the_idle_time_and_switching_groups_moves_presence(
+    rt_index: Path, tmp_path: Path
+) -> None:
+    from tests.realtime.test_in_process import running
+
+    async with running(rt_index, tmp_path, group_idle_end_s=2.0) as server:
+        (_, host), (guest_id, guest), (_, loner) = [await register(server.http) for _ in range(3)]
+        async with httpx.AsyncClient(base_url=server.http) as client:
+            first = (await client.post("/api/groups", json={}, headers={"Cookie": host})).json()["group"]
+            second = (await client.post("/api/groups", json={}, headers={"Cookie": guest})).json()["group"]
+            # A group whose only member never listens: nobody present, it ends after the idle time.
+            unheard = (await client.post("/api/groups", json={}, headers={"Cookie": loner})).json()["group"]
+            await client.post("/api/groups/join", json={"code": first["code"]}, headers={"Cookie": guest})
+            async with following(server.ws, guest, first["id"]) as (tab, _):
+                # The guest left the group they started to join the first: it is empty and ends.
+                await asyncio.sleep(5)
+                gone = await client.get(f"/api/groups/{second['id']}", headers={"Cookie": guest})
+                assert gone.status_code == 404
+                idle = await client.get(f"/api/groups/{unheard['id']}", headers={"Cookie": loner})
+                assert idle.status_code == 404
+                assert (await client.get("/api/me/group", headers={"Cookie": loner})).json()["group"] is None
+                # A group with someone present lives on past the idle time.
+                here = await client.get(f"/api/groups/{first['id']}", headers={"Cookie": host})
+                assert here.status_code == 200
+                assert {m["user"]["id"]: m["present"] for m in here.json()["group"]["members"]}[guest_id]
+                assert seqs_increase(tab)
