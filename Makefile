@@ -43,7 +43,7 @@ test-frontend:
 
 lint: $(STAMP)
 	$(BIN)/ruff check .
-	$(BIN)/mypy app realtime recsys config services
+	$(BIN)/mypy app cli realtime recsys config services
 
 bench-recsys: $(STAMP)
 	$(BIN)/python bench/bench_recsys.py
@@ -52,8 +52,10 @@ bench-recsys: $(STAMP)
 bench-train: $(STAMP)
 	$(BIN)/python bench/bench_train.py
 
+# Live sessions (1,000 active, 10,000 idle), then listening groups (200 groups of 5).
 bench-ws: $(STAMP)
 	$(BIN)/python bench/ws_load.py
+	$(BIN)/python bench/ws_load.py --part groups
 
 # Library sync throughput and play-to-first-byte against a real Supysonic (needs PostgreSQL).
 bench-library: $(STAMP)

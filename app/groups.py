@@ -101,10 +101,10 @@ def may_steer(group: GroupRow, user_id: int) -> bool:
 
 async def member_group(state: AppState, group_id: int, user_id: int) -> GroupRow:
     """The live group, if the user is one of its members: 404 unknown, 403 not a member."""
-    group = await groups.by_id(state.db, group_id)
+    group, is_member = await groups.with_membership(state.db, group_id, user_id)
     if group is None or not group.live:
         raise ApiError(404, "unknown_group", "no such group, or it has ended")
-    if not await groups.is_member(state.db, group_id, user_id):
+    if not is_member:
         raise ApiError(403, "not_in_group", "you are not a member of this group")
     return group
 

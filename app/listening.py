@@ -152,7 +152,7 @@ async def listener_taste(state: AppState, user_id: int) -> Taste | None:
     pending = loads.get(user_id)
     if pending is None:
         pending = loads[user_id] = asyncio.ensure_future(_load_taste(state, user_id))
-        pending.add_done_callback(lambda _: loads.pop(user_id, None))
+        pending.add_done_callback(lambda done: _load_finished(loads, user_id, done))
     try:
         taste = await asyncio.shield(pending)
     except Exception:
@@ -160,6 +160,16 @@ async def listener_taste(state: AppState, user_id: int) -> Taste | None:
         return None
     cache[user_id] = (version, time.monotonic(), taste)
     return taste
+
+
+def _load_finished(
+    loads: dict[int, asyncio.Future[Taste | None]], user_id: int, done: asyncio.Future[Taste | None]
+) -> None:
+    loads.pop(user_id, None)
+    # Retrieved here too: a load still running when its caller went away (a socket closed,
+    # the server stopping) must not end as "exception never retrieved".
+    if not done.cancelled() and done.exception() is not None:
+        log.debug("a taste load of user %d failed: %r", user_id, done.exception())
 
 
 async def _load_taste(state: AppState, user_id: int) -> Taste | None:
@@ -175,5 +185,6 @@ async def _load_taste(state: AppState, user_id: int) -> Taste | None:
         point = points.get(p.track_id) if p.track_id is not None else None
         vectors = named_vectors(point) if point is not None else {}
         age = UNDATED_AGE_DAYS if p.at is None else max((now - p.at).total_seconds(), 0.0) / 86400.0
-        rows.append(TasteRow(p.outcome, age, vectors, p.artists, p.weight))
+        version = point.payload.get("collab_version") if point is not None else None
+        rows.append(TasteRow(p.outcome, age, vectors, p.artists, p.weight, version))
     return await asyncio.to_thread(build_taste, rows, engine.tuning)

@@ -1,8 +1,9 @@
 """WebSocket load: live listening sessions and idle connections against one real server.
 
     python bench/ws_load.py [--sessions 1000] [--idle 10000] [--seconds 30]
+    python bench/ws_load.py --part groups [--groups 200] [--members 5] [--seconds 30]
 
-Starts its own server (``python -m app.cli serve``, a separate process) on loopback, with a
+Starts its own server (``python -m cli serve``, a separate process) on loopback, with a
 synthetic catalog in a schema of its own and a Qdrant Edge index in a temporary data dir, on
 the PostgreSQL and Redis named by MUSICREC_DATABASE_URL / MUSICREC_REDIS_URL (embedded ones
 are started when unset). Then:
@@ -14,6 +15,15 @@ are started when unset). Then:
    sent -> the updated queue frame received; a feedback with no queue frame within 5 s
    counts as a lost frame. The idle connections are closed first, unless ``--together``
    (on a 2-core machine the load generator's 11,000 sockets compete with the server).
+
+``--part groups`` (listening together) runs instead: ``--groups`` groups of ``--members``
+users (a host who starts the group over HTTP, guests who join by its code), every member
+with one connection that says hello and ``group_join``. Every member acts every 10 s
+(jittered): a feedback (like, skip: a vote for a guest, or complete) of what the group plays;
+the host now and then sends ``next`` or a ``playback`` seek instead. Latency is feedback sent
+-> each member's next group queue frame received (one figure per member frame); a feedback
+whose queue frame has not reached every member within 5 s is lost. Playback fan-out is the
+host's ``playback`` frame sent -> each member's matching ``playback`` frame received.
 
 Everything it creates is removed at the end. Prints a table, then one ``BENCH <name>
 <value> <unit>`` line per figure.
@@ -120,7 +130,7 @@ class Setup:
 
 
 async def prepare(args: argparse.Namespace, work: Path) -> Setup:
-    from app.server import with_embedded
+    from cli.boot import with_embedded
 
     tag = secrets.token_hex(4)
     schema, prefix = f"bench_{tag}", f"bench:{tag}:"
@@ -214,7 +224,7 @@ async def cleanup(setup: Setup) -> None:
 async def start_server(setup: Setup, log_path: Path) -> asyncio.subprocess.Process:
     with log_path.open("ab") as server_log:
         proc = await asyncio.create_subprocess_exec(
-            sys.executable, "-m", "app.cli", "serve", cwd=ROOT, env=setup.env,
+            sys.executable, "-m", "cli", "serve", cwd=ROOT, env=setup.env,
             stdout=asyncio.subprocess.DEVNULL, stderr=server_log,
         )
     url = f"http://127.0.0.1:{setup.settings.port}/api/moods"
@@ -451,18 +461,280 @@ async def run(args: argparse.Namespace) -> dict[str, tuple[float, str]]:
         shutil.rmtree(work, ignore_errors=True)
 
 
+# -- listening together (--part groups) --------------------------------------------------------
+
+HOST_CONTROL_SHARE = 0.3  # of the host's turns, the share that is a `next` or a seek, not feedback
+SETUP_AT_ONCE = 16  # HTTP calls in flight while the groups are made
+
+
+@dataclass
+class Pending:
+    """A frame sent to a group, waiting for every member's matching frame."""
+
+    sent_at: float
+    floor_seq: int  # the newest group seq any member had seen when it was sent
+    waiting: set[int]  # members (indices in the group) not reached yet
+    position_ms: int | None = None  # a seek: the position that identifies its playback frame
+
+
+@dataclass
+class GroupResults:
+    members: Tally
+    push_ms: list[float] = field(default_factory=list)  # per member queue frame after a feedback
+    playback_ms: list[float] = field(default_factory=list)  # per member playback frame after a seek
+    feedback: int = 0
+    lost: int = 0
+    seeks: int = 0
+    seeks_lost: int = 0
+    nexts: int = 0
+    errors: dict[str, int] = field(default_factory=dict)
+    failed_members: int = 0
+
+
+class GroupRun:
+    """One group's members and what they are waiting for. Every member's connection follows
+    the group's stream, so its seqs are one counter for the group."""
+
+    def __init__(self, group_id: int, size: int, results: GroupResults) -> None:
+        self.group_id = group_id
+        self.size = size
+        self.results = results
+        self.newest_seq = 0
+        self.playing: int | None = None
+        self.feedback: list[Pending] = []
+        self.seeks: list[Pending] = []
+
+    def on_queue(self, member: int, seq: int, at: float, playing: int | None) -> None:
+        if seq > self.newest_seq:
+            self.newest_seq = seq
+            self.playing = playing
+        for p in self.feedback:  # a frame later than the timeout is left to expire() as lost
+            if member in p.waiting and seq > p.floor_seq and 0 <= at - p.sent_at <= RESPONSE_TIMEOUT_S:
+                p.waiting.discard(member)
+                self.results.push_ms.append((at - p.sent_at) * 1000)
+        self.feedback = [p for p in self.feedback if p.waiting]
+
+    def on_playback(self, member: int, position_ms: int, at: float) -> None:
+        for p in self.seeks:
+            if member in p.waiting and p.position_ms == position_ms and at <= p.sent_at + RESPONSE_TIMEOUT_S:
+                p.waiting.discard(member)
+                self.results.playback_ms.append((at - p.sent_at) * 1000)
+        self.seeks = [p for p in self.seeks if p.waiting]
+
+    def expire(self, now: float) -> None:
+        """A feedback (or seek) not seen by every member within the timeout is lost."""
+        late = [p for p in self.feedback if now - p.sent_at > RESPONSE_TIMEOUT_S]
+        self.results.lost += len(late)
+        self.feedback = [p for p in self.feedback if p not in late]
+        late_seeks = [p for p in self.seeks if now - p.sent_at > RESPONSE_TIMEOUT_S]
+        self.results.seeks_lost += len(late_seeks)
+        self.seeks = [p for p in self.seeks if p not in late_seeks]
+
+
+async def make_groups(http_url: str, cookies: list[str], size: int) -> list[int]:
+    """Hosts start groups over HTTP, guests join them by code; the group ids, in order."""
+    gate = asyncio.Semaphore(SETUP_AT_ONCE)
+    async with httpx.AsyncClient(base_url=http_url, timeout=60) as client:
+
+        async def call(path: str, cookie: str, body: dict[str, Any]) -> dict[str, Any]:
+            async with gate:
+                r = await client.post(path, json=body, headers={"Cookie": cookie})
+            if r.status_code not in (200, 201):
+                raise RuntimeError(f"{path}: {r.status_code} {r.text[:200]}")
+            return dict(r.json()["group"])
+
+        hosts = cookies[::size]
+        made = await asyncio.gather(*(call("/api/groups", c, {"name": f"bench {n}", "mood": "chill"})
+                                      for n, c in enumerate(hosts)))
+        await asyncio.gather(*(call("/api/groups/join", cookies[g * size + m], {"code": made[g]["code"]})
+                               for g in range(len(made)) for m in range(1, size)))
+    return [int(g["id"]) for g in made]
+
+
+async def group_member(url: str, cookie: str, gate: asyncio.Semaphore, run: GroupRun, index: int,
+                       start: asyncio.Event, until: list[float]) -> None:
+    results = run.results
+    try:
+        ws = await open_ws(url, cookie, gate)
+        await ws.send(msgpack.packb({"type": "hello"}))
+        await ws.send(msgpack.packb({"type": "group_join", "group_id": run.group_id, "ref": "join"}))
+    except Exception as exc:
+        results.members.settle(False)
+        if results.members.failed <= 3:
+            log(f"a member failed to connect: {exc!r}")
+        return
+    joined = asyncio.Event()
+
+    async def read() -> None:
+        async for raw in ws:
+            at = time.perf_counter()
+            frame = msgpack.unpackb(raw, raw=False)
+            kind = frame.get("type")
+            if kind == "queue" and frame.get("group_id") == run.group_id:
+                playing = frame.get("now_playing")
+                run.on_queue(index, int(frame["seq"]), at, playing["id"] if playing else None)
+                joined.set()
+            elif kind == "playback" and frame.get("state") == "playing":
+                run.on_playback(index, int(frame["position_ms"]), at)
+            elif kind == "error":
+                code = str(frame.get("code"))
+                results.errors[code] = results.errors.get(code, 0) + 1
+
+    reader = asyncio.create_task(read())
+    try:
+        await asyncio.wait_for(joined.wait(), 60)
+    except TimeoutError:
+        results.members.settle(False)
+        reader.cancel()
+        await ws.close()
+        return
+    results.members.settle(True)
+    liked: set[int] = set()
+    rng = random.Random()
+    try:
+        await start.wait()
+        next_at = time.monotonic() + rng.uniform(0, FEEDBACK_EVERY_S)
+        while True:
+            await asyncio.sleep(max(0.0, next_at - time.monotonic()))
+            if reader.done():
+                raise RuntimeError("the server closed the connection")
+            if time.monotonic() >= until[0]:
+                break
+            next_at += FEEDBACK_EVERY_S * rng.uniform(0.9, 1.1)
+            playing = run.playing
+            if playing is None:
+                continue
+            everyone = set(range(run.size))
+            if index == 0 and rng.random() < HOST_CONTROL_SHARE:
+                if rng.random() < 0.5:
+                    results.nexts += 1
+                    await ws.send(msgpack.packb({"type": "next"}))
+                else:
+                    position = rng.randrange(1, 170_000)
+                    results.seeks += 1
+                    run.seeks.append(Pending(time.perf_counter(), run.newest_seq, everyone, position))
+                    await ws.send(msgpack.packb({"type": "playback", "state": "playing",
+                                                 "position_ms": position}))
+                continue
+            action = rng.choice(("like", "skip", "complete"))
+            if action == "like" and playing in liked:
+                action = "complete"  # a second like of a liked track changes nothing
+            if action == "like":
+                liked.add(playing)
+            results.feedback += 1
+            run.feedback.append(Pending(time.perf_counter(), run.newest_seq, everyone))
+            await ws.send(msgpack.packb({"type": "feedback", "track_id": playing, "action": action}))
+        await asyncio.sleep(RESPONSE_TIMEOUT_S)  # let the last frames land
+    except Exception as exc:
+        results.failed_members += 1
+        if results.failed_members <= 3:
+            log(f"a member failed: {exc!r}")
+    finally:
+        reader.cancel()
+        with contextlib.suppress(Exception, asyncio.CancelledError):
+            await reader
+        with contextlib.suppress(Exception):
+            await ws.close()
+
+
+async def run_groups(args: argparse.Namespace) -> dict[str, tuple[float, str]]:
+    work = Path(tempfile.mkdtemp(prefix="ws-load-"))
+    setup = await prepare(args, work)
+    proc = None
+    try:
+        proc = await start_server(setup, args.server_log or work / "server.log")
+        http_url = f"http://127.0.0.1:{setup.settings.port}"
+        url = f"ws://127.0.0.1:{setup.settings.port}/ws"
+        log(f"making {args.groups} groups of {args.members}...")
+        group_ids = await make_groups(http_url, setup.active, args.members)
+        results = GroupResults(Tally(len(setup.active)))
+        runs = [GroupRun(gid, args.members, results) for gid in group_ids]
+        base_rss = rss_mb(proc.pid)
+
+        log(f"{len(setup.active)} members join their groups over /ws...")
+        gate = asyncio.Semaphore(HANDSHAKES_AT_ONCE)
+        start = asyncio.Event()
+        until = [float("inf")]
+        t0 = time.monotonic()
+        members = [asyncio.create_task(group_member(url, setup.active[g * args.members + m], gate, runs[g], m,
+                                                    start, until))
+                   for g in range(len(runs)) for m in range(args.members)]
+        await results.members.all_in.wait()
+        log(f"{results.members.ok} following in {time.monotonic() - t0:.1f} s; running {args.seconds} s...")
+        await asyncio.sleep(1)
+        server = psutil.Process(proc.pid)
+        cpu0, wall0 = server.cpu_times(), time.monotonic()
+        until[0] = time.monotonic() + args.seconds
+        start.set()
+        peak_rss = 0.0
+
+        async def watch(end: float) -> None:
+            nonlocal peak_rss
+            while time.monotonic() < end:
+                await asyncio.sleep(0.5)
+                now = time.perf_counter()
+                for r in runs:
+                    r.expire(now)
+                peak_rss = max(peak_rss, rss_mb(proc.pid))
+
+        await watch(until[0])
+        cpu1, wall1 = server.cpu_times(), time.monotonic()
+        await watch(until[0] + RESPONSE_TIMEOUT_S + 1)
+        await asyncio.wait_for(asyncio.gather(*members), RESPONSE_TIMEOUT_S + 30)
+        for r in runs:  # whatever still waits has waited past the timeout
+            results.lost += len(r.feedback)
+            results.seeks_lost += len(r.seeks)
+        cpu_pct = ((cpu1.user + cpu1.system) - (cpu0.user + cpu0.system)) / (wall1 - wall0) * 100
+        push, pb = results.push_ms, results.playback_ms
+        nan = float("nan")
+        figures = {
+            "ws_group_groups": (len(runs), "count"),
+            "ws_group_members": (results.members.ok - results.failed_members, "count"),
+            "ws_group_feedback_sent": (results.feedback, "count"),
+            "ws_group_member_frames": (len(push), "count"),
+            "ws_group_push_p50_ms": (percentile(push, 50), "ms"),
+            "ws_group_push_p99_ms": (percentile(push, 99), "ms"),
+            "ws_group_push_max_ms": (max(push) if push else nan, "ms"),
+            "ws_group_lost_feedback": (results.lost, "count"),
+            "ws_group_seeks_sent": (results.seeks, "count"),
+            "ws_group_playback_p50_ms": (percentile(pb, 50), "ms"),
+            "ws_group_playback_p99_ms": (percentile(pb, 99), "ms"),
+            "ws_group_lost_seeks": (results.seeks_lost, "count"),
+            "ws_group_nexts_sent": (results.nexts, "count"),
+            "ws_group_error_frames": (sum(results.errors.values()), "count"),
+            "ws_group_failed_members": (results.members.failed + results.failed_members, "count"),
+            "ws_group_server_cpu_pct": (cpu_pct, "%"),
+            "ws_group_server_rss_mb": (peak_rss, "MB"),
+            "ws_group_base_rss_mb": (base_rss, "MB"),
+        }
+        if results.errors:
+            log(f"error frames: {results.errors}")
+        return figures
+    finally:
+        if proc is not None:
+            await stop_server(proc)
+        await cleanup(setup)
+        shutil.rmtree(work, ignore_errors=True)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--part", choices=("sessions", "groups"), default="sessions",
+                        help="single listening sessions with idle connections, or listening groups")
     parser.add_argument("--sessions", type=int, default=1000, help="active listening sessions")
     parser.add_argument("--idle", type=int, default=10000, help="idle connections held open")
     parser.add_argument("--seconds", type=int, default=30, help="length of the active phase")
     parser.add_argument("--catalog", type=int, default=2000, help="synthetic tracks to index")
     parser.add_argument("--together", action="store_true",
                         help="keep the idle connections open during the active phase")
+    parser.add_argument("--groups", type=int, default=200, help="listening groups (--part groups)")
+    parser.add_argument("--members", type=int, default=5, help="members per group, host included")
     parser.add_argument("--server-log", type=Path, help="keep the server's log in this file")
     args = parser.parse_args()
-    if min(args.sessions, args.seconds, args.catalog) < 1 or args.idle < 0:
+    if min(args.sessions, args.seconds, args.catalog, args.groups, args.members) < 1 or args.idle < 0:
         parser.error("sizes must be positive")
+    if args.part == "groups":  # one user, one connection per member; no idle connections
+        args.sessions, args.idle = args.groups * args.members, 0
     # Each connection is a file descriptor here and in the server (which inherits the limit).
     soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
     wanted = min(hard, max(soft, 2 * (args.sessions + args.idle) + 1024))
@@ -470,12 +742,12 @@ def main() -> None:
     if wanted < args.sessions + args.idle + 256:
         parser.error(f"the open-file limit ({hard}) is too low for that many connections")
     os.environ.setdefault("HF_HUB_OFFLINE", "1")
-    figures = asyncio.run(run(args))
+    figures = asyncio.run(run_groups(args) if args.part == "groups" else run(args))
     print()
-    print(f"{'figure':<24}{'value':>12}  unit")
-    print("-" * 44)
+    print(f"{'figure':<28}{'value':>12}  unit")
+    print("-" * 48)
     for name, (value, unit) in figures.items():
-        print(f"{name:<24}{value:>12.1f}  {unit}")
+        print(f"{name:<28}{value:>12.1f}  {unit}")
     print()
     for name, (value, unit) in figures.items():
         print(f"BENCH {name} {value:.1f} {unit}" if unit != "count" else f"BENCH {name} {int(value)} {unit}")

@@ -23,7 +23,6 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from collections.abc import Awaitable, Callable
 from typing import Any
 
 import msgpack
@@ -55,6 +54,7 @@ from realtime.protocol import (
 from realtime.queue_frames import QueueSnapshot
 from realtime.resume_log import ResumeLog
 from realtime.session_keys import group_stream, stream_group
+from realtime.stream import ConnectionStream
 from realtime.user_queue import UserQueues
 
 log = logging.getLogger("musicrec.realtime.groups")
@@ -62,27 +62,19 @@ log = logging.getLogger("musicrec.realtime.groups")
 SWEEP_EVERY_S = 30.0
 SKIPPING = ("skip", "dislike")
 
-SendLocal = Callable[[Connection, dict[str, Any], bool], Awaitable[None]]
-SendQueue = Callable[[Connection, int], Awaitable[None]]
-
 
 class GroupLiveService:
     def __init__(
         self, state: AppState, gstate: GroupState, log_: ResumeLog, hub: Hub, queues: UserQueues,
+        stream: ConnectionStream,
     ) -> None:
         self._state = state
         self.gstate = gstate
         self._log = log_
         self._hub = hub
         self._queues = queues
-        self._send_local: SendLocal | None = None
-        self._send_queue: SendQueue | None = None
+        self._stream = stream  # how frames reach one connection (it owns the seq stream)
         self._sweeper: asyncio.Task[None] | None = None
-
-    def wire(self, send_local: SendLocal, send_queue: SendQueue) -> None:
-        """How frames reach one connection (realtime/session.py owns the seq stream)."""
-        self._send_local = send_local
-        self._send_queue = send_queue
 
     def start(self) -> None:
         self._sweeper = asyncio.create_task(self._sweep(), name="group-sweeper")
@@ -100,16 +92,15 @@ class GroupLiveService:
     # -- what the service layer asks (app/fanout.py) -----------------------------------------
 
     async def live(self, group_id: int) -> GroupLive:
-        present = await self.gstate.present(group_id)
-        playback = await self.gstate.playback(group_id)
+        view = await self.gstate.live_view(group_id)  # one round trip: every group frame asks
+        present, playback = view.present, view.playback
         votes = None
         if playback is not None:
-            voters = await self.gstate.votes(group_id, playback.track_id) & present
+            voters = {u for u, t in view.votes.items() if t == playback.track_id} & present
             if voters:
                 votes = {"track_id": playback.track_id, "votes": len(voters),
                          "needed": len(present) // 2 + 1}
-        return GroupLive(frozenset(present), await self.gstate.present_since(group_id),
-                         playback.to_json() if playback else None, votes)
+        return GroupLive(frozenset(present), view.since, playback.to_json() if playback else None, votes)
 
     async def publish_group(self, group_id: int) -> None:
         view = await group_rules.view_by_id(self._state, group_id)
@@ -153,20 +144,25 @@ class GroupLiveService:
             await self._error(conn, exc.code, exc.message, frame.ref, text)
             return
         stream = group_stream(group.id)
-        if conn.stream != stream:
-            previous = stream_group(conn.stream)
-            await self._switch(conn, stream)
-            if previous is not None:  # it followed another group until now
-                await self.gstate.exit(previous, conn.user_id, conn.id)
-                await self.publish_group(previous)
-            newly = conn.user_id not in await self.gstate.present(group.id)
-            await self.gstate.enter(group.id, conn.user_id, conn.id, self._idle_s)
-            if newly:
-                await self.publish_group(group.id)
-        # The queue first: its fresh seq is above everything the group published before, so
-        # the local frames after it never wait for an older frame still on the bus.
-        assert self._send_queue is not None
-        await self._send_queue(conn, stream)
+        # Bus frames of the new stream wait (as at hello) until its queue snapshot is out: one
+        # that overtook the snapshot would reach the member before a frame with a lower seq.
+        conn.hold()
+        try:
+            if conn.stream != stream:
+                previous = stream_group(conn.stream)
+                await self._switch(conn, stream)
+                if previous is not None:  # it followed another group until now
+                    await self.gstate.exit(previous, conn.user_id, conn.id)
+                    await self.publish_group(previous)
+                newly = conn.user_id not in await self.gstate.present(group.id)
+                await self.gstate.enter(group.id, conn.user_id, conn.id, self._idle_s)
+                if newly:
+                    await self.publish_group(group.id)
+            # The queue first: its fresh seq is above everything the group published before, so
+            # the local frames after it never wait for an older frame still on the bus.
+            await self._stream.send_queue(conn, stream)
+        finally:
+            conn.release()  # what the snapshot covers (seq <= its seq) is skipped
         await self._ack(conn, frame.ref, text)
         await self._send(conn, {"type": "group", "group": await group_rules.view(self._state, group)}, text)
         playback = await self.gstate.playback(group.id)
@@ -175,13 +171,16 @@ class GroupLiveService:
 
     async def unfollow(self, conn: Connection, frame: GroupLeave | None, text: bool) -> None:
         group_id = stream_group(conn.stream)
-        if group_id is not None:
-            await self._switch(conn, conn.user_id)
-            await self.gstate.exit(group_id, conn.user_id, conn.id)
-            with contextlib.suppress(RedisError, OSError):
-                await self.publish_group(group_id)
-        assert self._send_queue is not None
-        await self._send_queue(conn, conn.user_id)
+        conn.hold()  # as in follow: the own stream's bus frames wait for its snapshot
+        try:
+            if group_id is not None:
+                await self._switch(conn, conn.user_id)
+                await self.gstate.exit(group_id, conn.user_id, conn.id)
+                with contextlib.suppress(RedisError, OSError):
+                    await self.publish_group(group_id)
+            await self._stream.send_queue(conn, conn.user_id)
+        finally:
+            conn.release()
         if frame is not None:
             await self._ack(conn, frame.ref, text)
 
@@ -310,7 +309,7 @@ class GroupLiveService:
             playing = playback is not None and playback.track_id == frame.track_id
             advance = False
             if frame.action in SKIPPING and playing:
-                advance = steer or await self._vote_passes(conn, group)
+                advance = steer or await self._vote_passes(conn, group, playback)
             await self.gstate.note(group.id, conn.user_id, frame.track_id, frame.action)
             if await self._queues.apply(stream, frame.track_id, frame.action, advance) is None:
                 await self._queues.rebuild(stream)
@@ -323,14 +322,17 @@ class GroupLiveService:
             if playback is not None and await self.gstate.advance_if_playing(group.id, playback.track_id):
                 self._queues.request(group_stream(group.id), "skip")
 
-    async def _vote_passes(self, conn: Connection, group: GroupRow) -> bool:
-        """Count the sender's vote against what plays; True once more than half of those present
-        voted (the group frame shows the count either way)."""
-        playback = await self.gstate.playback(group.id)
+    async def _vote_passes(self, conn: Connection, group: GroupRow, playback: Playback | None = None) -> bool:
+        """Count the sender's vote against what plays (``playback``, when the caller just read
+        it); True once more than half of those present voted (the group frame shows the count
+        either way)."""
+        if playback is None:
+            playback = await self.gstate.playback(group.id)
         if playback is None:
             return False
-        present = await self.gstate.present(group.id) | {conn.user_id}
-        voters = await self.gstate.vote_skip(group.id, conn.user_id, playback.track_id) & present
+        voters, present = await self.gstate.vote_skip(group.id, conn.user_id, playback.track_id)
+        present |= {conn.user_id}
+        voters &= present
         passed = len(voters) * 2 > len(present)
         await self.publish_group(group.id)
         return passed
@@ -353,14 +355,12 @@ class GroupLiveService:
     # -- frames to one connection ------------------------------------------------------------
 
     async def _send(self, conn: Connection, frame: dict[str, Any], text: bool) -> None:
-        assert self._send_local is not None
-        await self._send_local(conn, frame, text)
+        await self._stream.send_local(conn, frame, text)
 
     async def _ack(self, conn: Connection, ref: protocol.Ref | None, text: bool) -> None:
-        if ref is not None:
-            await self._send(conn, {"type": "ack", "ref": ref}, text)
+        await self._stream.ack(conn, ref, text)
 
     async def _error(self, conn: Connection, code: str, message: str, ref: protocol.Ref | None,
                      text: bool) -> None:
-        await self._send(conn, protocol.error_frame(code, message, ref), text)
+        await self._stream.send_error(conn, code, message, ref, text)
 

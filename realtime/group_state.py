@@ -65,6 +65,29 @@ class Playback:
                 "server_ms": self.server_ms}
 
 
+@dataclass(frozen=True, slots=True)
+class LiveView:
+    """Everything a Group object shows of the live state, read in one round trip."""
+
+    present: set[int]
+    since: dict[int, float]
+    playback: Playback | None
+    votes: dict[int, int]  # user -> the track they voted against
+
+
+_PB_FIELDS = ("track_id", "state", "position_ms", "server_ms")
+
+
+def _present(entries: list[Any]) -> set[int]:
+    return {int(_text(e).split(":", 1)[0]) for e in entries}
+
+
+def _playback(raw: list[Any]) -> Playback | None:
+    if raw[0] is None:
+        return None
+    return Playback(int(_text(raw[0])), _text(raw[1]), int(_text(raw[2])), int(_text(raw[3])))
+
+
 class GroupState:
     def __init__(self, redis: Redis, keys: SessionKeys) -> None:
         self._redis = redis
@@ -103,8 +126,18 @@ class GroupState:
             await pipe.execute()
 
     async def present(self, group_id: int) -> set[int]:
-        entries = await self._redis.zrangebyscore(self._key(group_id, "here"), time.time(), "+inf")
-        return {int(_text(e).split(":", 1)[0]) for e in entries}
+        return _present(await self._redis.zrangebyscore(self._key(group_id, "here"), time.time(), "+inf"))
+
+    async def live_view(self, group_id: int) -> LiveView:
+        """Presence, since when, the playback and the votes: one pipelined round trip."""
+        async with self._redis.pipeline(transaction=False) as pipe:
+            pipe.zrangebyscore(self._key(group_id, "here"), time.time(), "+inf")
+            pipe.hgetall(self._key(group_id, "since"))
+            pipe.hmget(self._key(group_id, "pb"), *_PB_FIELDS)
+            pipe.hgetall(self._key(group_id, "votes"))
+            here, since, pb, votes = await pipe.execute()
+        return LiveView(_present(here), {int(k): float(v) for k, v in since.items()}, _playback(pb),
+                        {int(u): int(t) for u, t in votes.items()})
 
     async def present_since(self, group_id: int) -> dict[int, float]:
         raw = await self._redis.hgetall(self._key(group_id, "since"))
@@ -121,11 +154,7 @@ class GroupState:
     # -- playback ---------------------------------------------------------------------------
 
     async def playback(self, group_id: int) -> Playback | None:
-        fields = ("track_id", "state", "position_ms", "server_ms")
-        raw = await self._redis.hmget(self._key(group_id, "pb"), *fields)
-        if raw[0] is None:
-            return None
-        return Playback(int(_text(raw[0])), _text(raw[1]), int(_text(raw[2])), int(_text(raw[3])))
+        return _playback(await self._redis.hmget(self._key(group_id, "pb"), *_PB_FIELDS))
 
     async def set_playback(self, group_id: int, playback: Playback) -> None:
         key = self._key(group_id, "pb")
@@ -144,15 +173,17 @@ class GroupState:
 
     # -- votes, attribution, picks ----------------------------------------------------------
 
-    async def vote_skip(self, group_id: int, user_id: int, track_id: int) -> set[int]:
-        """Record the vote; returns the users whose vote is against ``track_id``."""
+    async def vote_skip(self, group_id: int, user_id: int, track_id: int) -> tuple[set[int], set[int]]:
+        """Record the vote; returns the users whose vote is against ``track_id`` and those
+        present, read in the same round trip."""
         key = self._key(group_id, "votes")
         async with self._redis.pipeline(transaction=True) as pipe:
             pipe.hset(key, str(user_id), str(track_id))
             pipe.expire(key, STATE_TTL_S)
             pipe.hgetall(key)
-            _, _, votes = await pipe.execute()
-        return {int(u) for u, t in votes.items() if int(t) == track_id}
+            pipe.zrangebyscore(self._key(group_id, "here"), time.time(), "+inf")
+            _, _, votes, here = await pipe.execute()
+        return {int(u) for u, t in votes.items() if int(t) == track_id}, _present(here)
 
     async def votes(self, group_id: int, track_id: int) -> set[int]:
         votes = await self._redis.hgetall(self._key(group_id, "votes"))

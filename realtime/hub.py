@@ -5,6 +5,11 @@ Connections are registered by the stream they follow (realtime/session_keys.py):
 own, or a listening group's. Bus frames are queue frames (``q<seq>:``, logged for resume) or
 state frames (``f<seq>:``: group, playback); a state frame naming ``exit_users`` is meant
 for those members' connections only, which then go back to their own stream.
+
+What the Hub cannot do itself it tells its listener (``HubListener``, given to the
+constructor): replay what a connection missed after the bus reconnected, move a member's
+connection off a group's stream, refresh group presence. The Hub knows that protocol only, so
+every module dependency points down to it; realtime/runtime.py is the listener.
 """
 
 from __future__ import annotations
@@ -13,7 +18,8 @@ import asyncio
 import contextlib
 import logging
 import time
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable
+from typing import Protocol
 
 import msgpack
 from redis.exceptions import RedisError
@@ -27,20 +33,31 @@ log = logging.getLogger("musicrec.realtime")
 SWEEP_MAX_S = 5.0
 
 
+class HubListener(Protocol):
+    """What the Hub asks of the layers above it; called only between start() and stop()."""
+
+    async def resync(self, conn: Connection) -> None:
+        """Replay what the connection may have missed while the bus reconnected; release it."""
+
+    async def group_exit(self, conn: Connection, status: str) -> None:
+        """The member's connection must leave the group's stream (left, removed, ended)."""
+
+    async def refresh_groups(self, entries: list[tuple[int, int, str]]) -> None:
+        """Keep (group, user, connection) present in their groups."""
+
+
 class Hub:
     """Registry of local connections by user; owns the bus."""
 
-    def __init__(self, presence: Presence, redis_url: str, prefix: str, idle_timeout_s: float) -> None:
+    def __init__(
+        self, presence: Presence, redis_url: str, prefix: str, idle_timeout_s: float, listener: HubListener,
+    ) -> None:
         self._presence = presence
         self._idle = idle_timeout_s
+        self._listener = listener
         self._users: dict[int, set[Connection]] = {}
         self._all: set[Connection] = set()
         self.bus = Bus(redis_url, prefix, self._on_message, self._on_resync)
-        self.resync: Callable[[Connection], Awaitable[None]] | None = None
-        # A member's connection that must leave a group's stream (left, removed, ended).
-        self.on_group_exit: Callable[[Connection, str], Awaitable[None]] | None = None
-        # Group presence refresh, (group, user, connection) entries: set by the group layer.
-        self.refresh_groups: Callable[[list[tuple[int, int, str]]], Awaitable[None]] | None = None
         self._sweeper: asyncio.Task[None] | None = None
         self._tasks: set[asyncio.Task[None]] = set()
         self.closing = False
@@ -165,16 +182,13 @@ class Hub:
         for conn in list(conns):
             if conn.user_id in users:
                 conn.deliver(seq, out)
-                if self.on_group_exit is not None:
-                    self.spawn(self.on_group_exit(conn, str(frame.get("status", "left"))))
+                self.spawn(self._listener.group_exit(conn, str(frame.get("status", "left"))))
 
     def _on_resync(self, user_id: int) -> None:
-        if self.resync is None:
-            return
         for conn in list(self._users.get(user_id, ())):
             if conn.started and not conn.closed:
                 conn.hold()  # released by the resync once the missed frames are in the stream
-                self.spawn(self.resync(conn))
+                self.spawn(self._listener.resync(conn))
 
     async def _sweep(self) -> None:
         """Close idle connections; keep live ones counted in Redis."""
@@ -190,8 +204,8 @@ class Hub:
                 last_refresh = now
                 try:
                     await self._presence.refresh_connections([(c.user_id, c.id) for c in self._all])
-                    if self.refresh_groups is not None:
-                        await self.refresh_groups([(-c.stream, c.user_id, c.id) for c in self.following()])
+                    following = [(-c.stream, c.user_id, c.id) for c in self.following()]
+                    await self._listener.refresh_groups(following)
                 except (RedisError, OSError) as exc:
                     log.warning("could not refresh connection counts: %s", exc)
 

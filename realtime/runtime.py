@@ -1,66 +1,82 @@
-"""The realtime layer of one app instance, built at start-up and kept in AppState.extras."""
+"""The realtime layer of one app instance, built at start-up and kept in AppState.extras.
+
+The composition root of realtime/: every part is built here, each from parts built before it,
+so every dependency points one way (a part never receives a reference after construction):
+
+    Hub (connections, bus)  <-  UserQueues  <-  ConnectionStream  <-  GroupLiveService  <-  FrameDispatch
+
+Events that must travel up (the bus reconnected, a member leaves a group's stream, group
+presence to refresh, a queue frame published) go through one object: ``Realtime`` itself, the
+listener the Hub and the queues are given (``HubListener``, ``QueueListener``, the protocols
+they define). It passes each event to the part above that acts on it. Events flow only
+between start() and stop(), when every part exists.
+"""
 
 from __future__ import annotations
 
 import time
-from dataclasses import dataclass
 
 from redis.asyncio import Redis
 
 from app.redis_pool import connect_redis
 from app.state import AppState
 from realtime.catalog_watch import CatalogWatch
+from realtime.connection import Connection
+from realtime.dispatch import FrameDispatch
 from realtime.engine_source import EngineSource
 from realtime.group_live import GroupLiveService
 from realtime.group_source import GroupSource
 from realtime.group_state import GroupState
 from realtime.hub import Hub
 from realtime.presence import Presence
+from realtime.queue_frames import QueueSnapshot
 from realtime.resume_log import ResumeLog
-from realtime.session import Sessions
 from realtime.session_keys import SessionKeys
 from realtime.session_state import SessionState
+from realtime.stream import ConnectionStream
 from realtime.track_cache import TrackCache
 from realtime.user_queue import UserQueues
 
 EXTRAS_KEY = "realtime"
 
 
-@dataclass(slots=True)
 class Realtime:
-    redis: Redis
-    state: SessionState
-    log: ResumeLog
-    presence: Presence
-    hub: Hub
-    queues: UserQueues
-    sessions: Sessions
-    catalog_watch: CatalogWatch
-    groups: GroupLiveService
-
-    @classmethod
-    def build(cls, state: AppState) -> Realtime:
+    def __init__(self, state: AppState) -> None:
         settings = state.settings
         assert settings.redis_url is not None
-        redis = connect_redis(settings)  # the session scripts' own client (app/redis_pool.py)
+        self._group_idle_s = settings.group_idle_end_s
+        self.redis: Redis = connect_redis(settings)  # the session scripts' own client (app/redis_pool.py)
         keys = SessionKeys(settings.redis_prefix)
-        session_state = SessionState(redis, keys)
-        log = ResumeLog(redis, keys, settings.ws_resume_window)
-        presence = Presence(redis, keys)
-        hub = Hub(presence, settings.redis_url, settings.redis_prefix, settings.ws_idle_timeout_s)
+        self.state = SessionState(self.redis, keys)
+        self.log = ResumeLog(self.redis, keys, settings.ws_resume_window)
+        self.presence = Presence(self.redis, keys)
+        self.hub = Hub(self.presence, settings.redis_url, settings.redis_prefix, settings.ws_idle_timeout_s,
+                       listener=self)
         catalog = TrackCache(state.db)
-        gstate = GroupState(redis, keys)
-        source = GroupSource(state, EngineSource(state), gstate)
-        queues = UserQueues(state, session_state, log, presence, hub, source, catalog,
-                            settings.ws_coalesce_ms / 1000)
-        groups = GroupLiveService(state, gstate, log, hub, queues)
-        queues.on_published = groups.on_queue_published
-        sessions = Sessions(state, log, hub, queues, catalog, groups)
-        hub.resync = sessions.resync
-        hub.on_group_exit = groups.exit
-        hub.refresh_groups = lambda entries: gstate.refresh(entries, settings.group_idle_end_s)
-        return cls(redis, session_state, log, presence, hub, queues, sessions,
-                   CatalogWatch(state.db, hub, queues), groups)
+        self.gstate = GroupState(self.redis, keys)
+        source = GroupSource(state, EngineSource(state), self.gstate)
+        self.queues = UserQueues(state, self.state, self.log, self.presence, self.hub, source, catalog,
+                                 settings.ws_coalesce_ms / 1000, listener=self)
+        self.stream = ConnectionStream(state, self.log, self.hub, self.queues, catalog)
+        self.groups = GroupLiveService(state, self.gstate, self.log, self.hub, self.queues, self.stream)
+        self.dispatch = FrameDispatch(state, self.stream, self.queues, catalog, self.groups)
+        self.catalog_watch = CatalogWatch(state.db, self.hub, self.queues)
+
+    # -- the listener of the Hub and the queues ----------------------------------------------
+
+    async def resync(self, conn: Connection) -> None:
+        await self.stream.resync(conn)
+
+    async def group_exit(self, conn: Connection, status: str) -> None:
+        await self.groups.exit(conn, status)
+
+    async def refresh_groups(self, entries: list[tuple[int, int, str]]) -> None:
+        await self.gstate.refresh(entries, self._group_idle_s)
+
+    async def queue_published(self, stream: int, snapshot: QueueSnapshot) -> None:
+        await self.groups.on_queue_published(stream, snapshot)
+
+    # -- lifecycle ---------------------------------------------------------------------------
 
     async def start(self) -> None:
         await self.hub.start()

@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Protocol
 
@@ -64,6 +63,13 @@ class QueueSource(Protocol):
     async def upcoming(self, session: Snapshot, size: int) -> list[Ranked]: ...
 
 
+class QueueListener(Protocol):
+    """Told of every queue frame published (realtime/runtime.py passes it on to the group
+    layer, which restarts a group's shared playback on a new track)."""
+
+    async def queue_published(self, stream: int, snapshot: QueueSnapshot) -> None: ...
+
+
 @dataclass(slots=True)
 class QueueStats:
     computed: int = 0
@@ -89,6 +95,7 @@ class UserQueues:
         source: QueueSource,
         catalog: TrackCache,
         coalesce_s: float,
+        listener: QueueListener,
     ) -> None:
         self._state = state
         self._catalog = catalog
@@ -100,8 +107,7 @@ class UserQueues:
         self.coalescer = Coalescer(self._recompute, coalesce_s)
         self.stats = QueueStats()
         self._rebuilding: dict[int, asyncio.Future[None]] = {}
-        # Told of every queue frame published (the group layer restarts shared playback).
-        self.on_published: Callable[[int, QueueSnapshot], Awaitable[None]] | None = None
+        self._listener = listener
 
     async def close(self) -> None:
         await self.coalescer.close()
@@ -220,5 +226,4 @@ class UserQueues:
             log.debug("dropped a stale queue for user %s (ver %s)", user_id, session.ver)
         else:
             self.stats.published += 1
-            if self.on_published is not None:
-                await self.on_published(user_id, snapshot)
+            await self._listener.queue_published(user_id, snapshot)

@@ -65,7 +65,7 @@ async def ws_endpoint() -> None:
 async def _serve(realtime: Realtime, conn: Connection, state: AppState) -> None:
     settings = state.settings
     bucket = frame_bucket(settings.ws_max_frames_per_s)
-    sessions = realtime.sessions
+    stream, dispatch = realtime.stream, realtime.dispatch
     while not conn.closed:
         data: bytes | str | None = await websocket.receive()
         conn.last_seen = time.monotonic()
@@ -82,16 +82,16 @@ async def _serve(realtime: Realtime, conn: Connection, state: AppState) -> None:
         try:
             frame = protocol.decode(data)
         except protocol.ProtocolError as exc:
-            await sessions.send_error(conn, exc.code, exc.message, exc.ref, text)
+            await stream.send_error(conn, exc.code, exc.message, exc.ref, text)
             continue
         try:
-            await sessions.handle(conn, frame, text)
+            await dispatch.handle(conn, frame, text)
         except _BACKEND_ERRORS as exc:
             log.warning("frame of user %s failed: %r", conn.user_id, exc)
             try:
                 # With the frame's ref, so that the client knows which frame to send again.
-                await sessions.send_error(conn, "unavailable", "try again shortly",
-                                          getattr(frame, "ref", None), text)
+                await stream.send_error(conn, "unavailable", "try again shortly",
+                                        getattr(frame, "ref", None), text)
             except _BACKEND_ERRORS:
                 # Not even a seq can be had: let the client reconnect and resume.
                 await conn.close(CLOSE_INTERNAL, "service unavailable, reconnect")
@@ -104,7 +104,7 @@ def register(app: Quart) -> None:
     app.register_blueprint(bp)
 
     async def start(state: AppState) -> None:
-        realtime = Realtime.build(state)
+        realtime = Realtime(state)
         state.extras[EXTRAS_KEY] = realtime
         await realtime.start()
         state.fanout = RealtimeFanout(realtime.queues, realtime.hub, realtime.groups)

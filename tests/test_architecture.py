@@ -1,7 +1,9 @@
 """The import rule of docs/architecture.md, checked on the source: data flows one way.
 
-    transport (app/routes, realtime/, the CLI)  ->  services (app/*.py)  ->  store (app/store) / recsys
+    transport (app/routes, realtime/, cli/)  ->  services (app/*.py)  ->  store (app/store) / recsys
 
+- cli/ (the command and the boot of a server) is on top: it may import app, realtime, recsys,
+  config and services; nothing imports it.
 - recsys/ is a leaf: it imports nothing of the server (app, realtime, services, config).
 - app/store/ is plain SQL per table: it imports only itself and recsys (for shared types).
 - Nothing in app/ imports realtime/, except the composition root (app/factory.py), which wires
@@ -49,15 +51,18 @@ def _violations(folder: str, forbidden: tuple[str, ...], allowed_files: set[str]
 @pytest.mark.parametrize(
     ("folder", "forbidden", "allowed"),
     [
-        ("recsys", ("app", "realtime", "services", "config"), set()),
+        ("recsys", ("app", "realtime", "services", "config", "cli"), set()),
         ("app/store", ("app.routes", "app.auth", "realtime", "services", "app.listening", "app.views",
                        "app.state", "app.catalog", "app.fanout"), set()),
         ("app", ("realtime",), COMPOSITION_ROOTS),
-        ("config", ("app", "realtime", "recsys", "services"), set()),
-        ("services", ("app", "realtime", "recsys"), set()),
+        ("config", ("app", "realtime", "recsys", "services", "cli"), set()),
+        ("services", ("app", "realtime", "recsys", "cli"), set()),
+        ("app", ("cli",), set()),
+        ("realtime", ("cli",), set()),
     ],
     ids=["recsys is a leaf", "store is below services", "app never reaches up into realtime",
-         "config stands alone", "embedded services stand alone"],
+         "config stands alone", "embedded services stand alone", "app never imports the CLI",
+         "realtime never imports the CLI"],
 )
 def test_imports_flow_one_way(folder: str, forbidden: tuple[str, ...], allowed: set[str]) -> None:
     assert _violations(folder, forbidden, allowed) == []

@@ -41,7 +41,7 @@ def test_config_file_is_read_and_env_wins(tmp_path: Path, monkeypatch: pytest.Mo
 
 def test_cli_refuses_bad_config_in_one_line() -> None:
     env = {**os.environ, "MUSICREC_PORT": "70000"}
-    result = subprocess.run([sys.executable, "-m", "app.cli", "serve"], env=env,
+    result = subprocess.run([sys.executable, "-m", "cli", "serve"], env=env,
                             capture_output=True, text=True, timeout=60)
     assert result.returncode == 2
     lines = [line for line in result.stderr.splitlines() if "configuration error" in line]

@@ -22,7 +22,7 @@ def _free_port() -> int:
 
 def _cli(data_dir: Path, env_extra: dict[str, str], *args: str) -> subprocess.CompletedProcess[str]:
     env = {**os.environ, "MUSICREC_DATA_DIR": str(data_dir), **env_extra}
-    return subprocess.run([sys.executable, "-m", "app.cli", "services", *args], env=env,
+    return subprocess.run([sys.executable, "-m", "cli", "services", *args], env=env,
                           capture_output=True, text=True, timeout=120)
 
 

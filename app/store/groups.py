@@ -47,7 +47,7 @@ JoinOutcome = Literal["joined", "already", "full", "ended"]
 _GROUP_COLUMNS = "id, code, name, host_id, guest_controls, mood, member_limit, created_at, ended_at"
 
 
-def _group(row: asyncpg.Record | None) -> GroupRow | None:
+def _group(row: asyncpg.Record | dict[str, Any] | None) -> GroupRow | None:
     if row is None:
         return None
     values = dict(row)
@@ -91,6 +91,25 @@ async def create(
 
 async def by_id(db: Database, group_id: int) -> GroupRow | None:
     return _group(await db.fetchrow(f"SELECT {_GROUP_COLUMNS} FROM groups WHERE id = $1", group_id))
+
+
+async def with_membership(db: Database, group_id: int, user_id: int) -> tuple[GroupRow | None, bool]:
+    """The group and whether the user is a live member of it, in one round trip (every frame
+    of a member following a group asks this)."""
+    row = await db.fetchrow(
+        f"""
+        SELECT {_GROUP_COLUMNS}, EXISTS (
+            SELECT 1 FROM group_members WHERE group_id = $1 AND user_id = $2 AND left_at IS NULL
+        ) AS is_member
+        FROM groups WHERE id = $1
+        """,
+        group_id, user_id,
+    )
+    if row is None:
+        return None, False
+    values = dict(row)
+    is_member = bool(values.pop("is_member"))
+    return _group(values), is_member
 
 
 async def live_by_code(db: Database, code: str) -> GroupRow | None:

@@ -406,6 +406,129 @@ def prefetch_limit(limit: int) -> int:
     return max(limit + min(limit // 2, 50), 30)
 
 
+def as_array(values: Any) -> np.ndarray:
+    return np.asarray(values, dtype=np.float32)
+
+
+def named_vectors(point: IndexPoint) -> dict[str, Any]:
+    """A point's vectors as both back ends write them: plain lists by name, collab if it has one."""
+    vectors: dict[str, Any] = {TEXT: as_array(point.text).tolist(), AUDIO: as_array(point.audio).tolist()}
+    if point.collab is not None:
+        vectors[COLLAB] = as_array(point.collab).tolist()
+    return vectors
+
+
+def without_collab(point: IndexPoint) -> IndexPoint:
+    """A point whose collab vector does not fit the index's model is written without one."""
+    payload = {k: v for k, v in point.payload.items() if k not in COLLAB_PAYLOAD}
+    return IndexPoint(point.id, point.text, point.audio, payload, None)
+
+
+def with_model(
+    track: int, payload: Mapping[str, Any] | None, text: Any, audio: Any, model: CollabVectors,
+    rows: Mapping[int, int],
+) -> IndexPoint:
+    """A stored point as a collab swap rewrites it: the model's vector and payload fields where
+    the model has the track (``rows``: ``model.rows()``), none otherwise; the previous model's
+    fields never survive."""
+    fields = {k: v for k, v in (payload or {}).items() if k not in COLLAB_PAYLOAD}
+    row = rows.get(track)
+    collab = None
+    if row is not None:
+        collab = as_array(model.vectors[row])
+        fields[COLLAB_VERSION] = model.version
+        fields[COLLAB_CONFIDENCE] = float(model.confidence[row])
+    return IndexPoint(track, as_array(text), as_array(audio), from_storage_payload(fields), collab)
+
+
+def scored_hits(points: Iterable[Any], using: VectorName | None) -> list[Hit]:
+    """Hits from a back end's scored points (``.id``, ``.score``, ``.payload``). Qdrant reports
+    the Euclidean distance for "audio": it becomes ``audio_similarity``, higher is better."""
+    hits = []
+    for p in points:
+        score = float(p.score)
+        if using == AUDIO:
+            score = float(audio_similarity(score))
+        hits.append(Hit(id=point_id(p.id), score=score, payload=from_storage_payload(p.payload)))
+    return hits
+
+
+@dataclass(frozen=True, slots=True)
+class BlendQuery:
+    """One ``search_blend`` as both back ends run it: the query vectors as float32, the collab
+    side kept only where it can count, the prefetch sizes, and the exact ranking of what the
+    prefetches returned. A back end only turns ``sides()`` into its own request."""
+
+    text: np.ndarray | None
+    audio: np.ndarray | None
+    collab: np.ndarray | None
+    collab_version: str | None
+    weights: BlendWeights
+    limit: int
+
+    @classmethod
+    def shape(
+        cls,
+        text_vec: np.ndarray | None,
+        audio_vec: np.ndarray | None,
+        weights: BlendWeights,
+        limit: int,
+        collab_vec: np.ndarray | None,
+        collab_version: str | None,
+        installed: tuple[str, int] | None,
+        same_model_only: bool,
+    ) -> BlendQuery:
+        """The request; the collab side only when a weight asks for it and the vector fits the
+        ``installed`` (version, dim). With ``same_model_only`` it must also come from the
+        installed version (Edge knows its model exactly; a server instance's view may lag
+        another instance's swap, and the ranking checks each candidate's own version anyway)."""
+        if text_vec is None and audio_vec is None:
+            raise ValueError("search_blend needs a text or an audio vector")
+        fits = (
+            collab_vec is not None and weights.collab > 0 and installed is not None
+            and collab_vec.shape == (installed[1],)
+            and (not same_model_only or collab_version is None or collab_version == installed[0])
+        )
+        return cls(
+            None if text_vec is None else as_array(text_vec),
+            None if audio_vec is None else as_array(audio_vec),
+            as_array(collab_vec) if fits else None,
+            collab_version,
+            weights,
+            limit,
+        )
+
+    def without_collab(self) -> BlendQuery:
+        return replace(self, collab=None, collab_version=None)
+
+    def sides(self) -> list[tuple[str, list[float]]]:
+        """(vector, query) of each prefetch: text, audio and collab, those the query has."""
+        named: list[tuple[str, np.ndarray | None]] = [
+            (TEXT, self.text), (AUDIO, self.audio), (COLLAB, self.collab)]
+        return [(name, vector.tolist()) for name, vector in named if vector is not None]
+
+    @property
+    def per_side(self) -> int:
+        return prefetch_limit(self.limit)
+
+    def candidates(self, sides: int) -> int:
+        """How many the union of ``sides`` prefetches may hold: a fusion's limit keeps them all
+        (it only forms the union; the ranking is ``rank``'s exact weighted score)."""
+        return sides * self.per_side
+
+    def rank(
+        self,
+        ids: Sequence[int],
+        payloads: Sequence[Mapping[str, Any] | None],
+        texts: np.ndarray,
+        audios: np.ndarray,
+        collabs: Sequence[np.ndarray | None],
+    ) -> list[Hit]:
+        """The best ``limit`` of the candidates by exact blended score (``rank_blended``)."""
+        return rank_blended(ids, payloads, texts, audios, self.text, self.audio, self.weights, self.limit,
+                            collabs, self.collab, self.collab_version)
+
+
 class TrackIndex(Protocol):
     """The async index interface. Implementations: EdgeIndex, ServerIndex."""
 

@@ -31,16 +31,16 @@ import numpy as np
 from qdrant_client import AsyncQdrantClient
 from qdrant_client import models as qm
 
-from recsys.features import AUDIO_DIM, audio_similarity
+from recsys.features import AUDIO_DIM
 from recsys.index.base import (
     AUDIO,
     COLLAB,
-    COLLAB_CONFIDENCE,
     COLLAB_PAYLOAD,
     COLLAB_VERSION,
     PAYLOAD_INDEXES,
     TEXT,
     TEXT_DIM,
+    BlendQuery,
     BlendWeights,
     CollabVectors,
     Hit,
@@ -48,15 +48,18 @@ from recsys.index.base import (
     TrackFilter,
     VectorName,
     Vectors,
+    as_array,
     carry_collab,
     check_vectors,
     collab_of,
     from_storage_payload,
+    named_vectors,
     normalise_name,
     point_id,
-    prefetch_limit,
-    rank_blended,
+    scored_hits,
     to_storage_payload,
+    with_model,
+    without_collab,
 )
 
 _SCHEMA = {
@@ -103,10 +106,6 @@ def _server_filter(flt: TrackFilter | None) -> qm.Filter | None:
     return qm.Filter(must=must or None, must_not=must_not or None)
 
 
-def _as_array(values: Any) -> np.ndarray:
-    return np.asarray(values, dtype=np.float32)
-
-
 def _named(vector: Any) -> dict[str, Any]:
     if not isinstance(vector, dict):
         raise TypeError("expected named vectors from Qdrant")
@@ -114,18 +113,7 @@ def _named(vector: Any) -> dict[str, Any]:
 
 
 def _struct(p: IndexPoint) -> qm.PointStruct:
-    vector: dict[str, Any] = {
-        TEXT: np.asarray(p.text, dtype=np.float32).tolist(),
-        AUDIO: np.asarray(p.audio, dtype=np.float32).tolist(),
-    }
-    if p.collab is not None:
-        vector[COLLAB] = np.asarray(p.collab, dtype=np.float32).tolist()
-    return qm.PointStruct(id=p.id, vector=vector, payload=to_storage_payload(p.payload))
-
-
-def _without_collab(p: IndexPoint) -> IndexPoint:
-    payload = {k: v for k, v in p.payload.items() if k not in COLLAB_PAYLOAD}
-    return IndexPoint(p.id, p.text, p.audio, payload, None)
+    return qm.PointStruct(id=p.id, vector=named_vectors(p), payload=to_storage_payload(p.payload))
 
 
 class ServerIndex:
@@ -263,7 +251,7 @@ class ServerIndex:
                 if p.id in held and held[p.id].vector else p
                 for p in points
             ]
-        points = [p if p.collab is None or p.collab.shape == (collab_dim,) else _without_collab(p)
+        points = [p if p.collab is None or p.collab.shape == (collab_dim,) else without_collab(p)
                   for p in points]
 
         def convert() -> list[qm.PointStruct]:
@@ -316,45 +304,25 @@ class ServerIndex:
             records, offset = await self._client.scroll(
                 self._collection, limit=COPY_PAGE, offset=offset, with_payload=True, with_vectors=True
             )
-            points = []
-            for r in records:
-                track = point_id(r.id)
-                vector = _named(r.vector)
-                payload = {k: v for k, v in (r.payload or {}).items() if k not in COLLAB_PAYLOAD}
-                row = rows.get(track)
-                collab = None
-                if row is not None:
-                    collab = np.asarray(model.vectors[row], dtype=np.float32)
-                    payload[COLLAB_VERSION] = model.version
-                    payload[COLLAB_CONFIDENCE] = float(model.confidence[row])
-                points.append(IndexPoint(track, _as_array(vector[TEXT]), _as_array(vector[AUDIO]),
-                                         from_storage_payload(payload), collab))
+            points = [with_model(point_id(r.id), r.payload, _named(r.vector)[TEXT], _named(r.vector)[AUDIO],
+                                 model, rows) for r in records]
             if points:
                 await self._upsert_into(physical, points, model.dim)
             if offset is None:
                 return
-
-    def _hits(self, points: Sequence[qm.ScoredPoint], using: VectorName | None) -> list[Hit]:
-        hits = []
-        for p in points:
-            score = float(p.score)
-            if using == AUDIO:
-                score = float(audio_similarity(score))  # Qdrant reports the Euclidean distance
-            hits.append(Hit(id=point_id(p.id), score=score, payload=from_storage_payload(p.payload)))
-        return hits
 
     async def search(
         self, using: VectorName, vector: np.ndarray, flt: TrackFilter | None = None, limit: int = 20
     ) -> list[Hit]:
         response = await self._client.query_points(
             self._collection,
-            query=_as_array(vector).tolist(),
+            query=as_array(vector).tolist(),
             using=using,
             query_filter=_server_filter(flt),
             limit=limit,
             with_payload=True,
         )
-        return self._hits(response.points, using)
+        return scored_hits(response.points, using)
 
     async def search_blend(
         self,
@@ -366,81 +334,44 @@ class ServerIndex:
         collab_vec: np.ndarray | None = None,
         collab_version: str | None = None,
     ) -> list[Hit]:
-        if text_vec is None and audio_vec is None:
-            raise ValueError("search_blend needs a text or an audio vector")
-        use_collab = (
-            collab_vec is not None and weights.collab > 0 and self._collab is not None
-            and collab_vec.shape == (self._collab[1],)
-        )
+        query = BlendQuery.shape(text_vec, audio_vec, weights, limit, collab_vec, collab_version,
+                                 self._collab, same_model_only=False)
         try:
-            return await self._search_blend(text_vec, audio_vec, weights, flt, limit,
-                                            collab_vec if use_collab else None, collab_version)
+            return await self._search_blend(query, flt)
         except Exception:
-            if not use_collab:
+            if query.collab is None:
                 raise
             # Another instance may have swapped or recreated the collection: look again, and
             # answer without the collab prefetch rather than fail the listener's query.
             await self._refresh_collab()
-            return await self._search_blend(text_vec, audio_vec, weights, flt, limit, None, None)
+            return await self._search_blend(query.without_collab(), flt)
 
-    async def _search_blend(
-        self,
-        text_vec: np.ndarray | None,
-        audio_vec: np.ndarray | None,
-        weights: BlendWeights,
-        flt: TrackFilter | None,
-        limit: int,
-        collab_vec: np.ndarray | None,
-        collab_version: str | None,
-    ) -> list[Hit]:
+    async def _search_blend(self, query: BlendQuery, flt: TrackFilter | None) -> list[Hit]:
         query_filter = _server_filter(flt)
-        per_vector = prefetch_limit(limit)
-        sides: list[tuple[str, list[float]]] = []
-        if text_vec is not None:
-            sides.append((TEXT, _as_array(text_vec).tolist()))
-        if audio_vec is not None:
-            sides.append((AUDIO, _as_array(audio_vec).tolist()))
-        if collab_vec is not None:
-            sides.append((COLLAB, _as_array(collab_vec).tolist()))
+        sides = query.sides()
         if len(sides) >= 2:
-            # The fusion only forms the union of the candidate lists; the ranking is the
-            # exact weighted score computed from the returned vectors (see base.py).
             response = await self._client.query_points(
                 self._collection,
-                prefetch=[qm.Prefetch(query=vec, using=name, limit=per_vector) for name, vec in sides],
+                prefetch=[qm.Prefetch(query=vec, using=name, limit=query.per_side) for name, vec in sides],
                 query=qm.FusionQuery(fusion=qm.Fusion.RRF),
                 query_filter=query_filter,
-                limit=len(sides) * per_vector,
+                limit=query.candidates(len(sides)),
                 with_payload=True,
                 with_vectors=True,
             )
         else:
             name, vec = sides[0]
             response = await self._client.query_points(
-                self._collection,
-                query=vec,
-                using=name,
-                query_filter=query_filter,
-                limit=per_vector,
-                with_payload=True,
-                with_vectors=True,
+                self._collection, query=vec, using=name, query_filter=query_filter, limit=query.per_side,
+                with_payload=True, with_vectors=True,
             )
         points = response.points
         if not points:
             return []
-        return rank_blended(
-            [point_id(p.id) for p in points],
-            [p.payload for p in points],
-            _as_array([_named(p.vector)[TEXT] for p in points]),
-            _as_array([_named(p.vector)[AUDIO] for p in points]),
-            None if text_vec is None else _as_array(text_vec),
-            None if audio_vec is None else _as_array(audio_vec),
-            weights,
-            limit,
-            [collab_of(_named(p.vector)) for p in points],
-            None if collab_vec is None else _as_array(collab_vec),
-            collab_version,
-        )
+        vectors = [_named(p.vector) for p in points]
+        return query.rank([point_id(p.id) for p in points], [p.payload for p in points],
+                          as_array([v[TEXT] for v in vectors]), as_array([v[AUDIO] for v in vectors]),
+                          [collab_of(v) for v in vectors])
 
     async def recommend(
         self,
@@ -454,8 +385,8 @@ class ServerIndex:
             raise ValueError("recommend needs at least one example vector")
         query = qm.RecommendQuery(
             recommend=qm.RecommendInput(
-                positive=[_as_array(v).tolist() for v in positives],
-                negative=[_as_array(v).tolist() for v in negatives],
+                positive=[as_array(v).tolist() for v in positives],
+                negative=[as_array(v).tolist() for v in negatives],
                 strategy=qm.RecommendStrategy.BEST_SCORE,
             )
         )
@@ -467,7 +398,7 @@ class ServerIndex:
             limit=limit,
             with_payload=True,
         )
-        return self._hits(response.points, None)
+        return scored_hits(response.points, None)
 
     async def _retrieve(self, ids: Iterable[int], with_vectors: bool, with_payload: bool) -> list[qm.Record]:
         id_list: list[Any] = list(dict.fromkeys(int(i) for i in ids))
@@ -480,7 +411,7 @@ class ServerIndex:
     async def vectors(self, ids: Iterable[int]) -> dict[int, Vectors]:
         records = await self._retrieve(ids, True, False)
         return {
-            point_id(r.id): Vectors(_as_array(_named(r.vector)[TEXT]), _as_array(_named(r.vector)[AUDIO]),
+            point_id(r.id): Vectors(as_array(_named(r.vector)[TEXT]), as_array(_named(r.vector)[AUDIO]),
                                     collab_of(_named(r.vector)))
             for r in records
         }
@@ -494,8 +425,8 @@ class ServerIndex:
         return {
             point_id(r.id): IndexPoint(
                 id=point_id(r.id),
-                text=_as_array(_named(r.vector)[TEXT]),
-                audio=_as_array(_named(r.vector)[AUDIO]),
+                text=as_array(_named(r.vector)[TEXT]),
+                audio=as_array(_named(r.vector)[AUDIO]),
                 payload=from_storage_payload(r.payload),
                 collab=collab_of(_named(r.vector)),
             )

@@ -210,7 +210,7 @@ def test_the_cli_imports_for_a_user_and_refuses_hetrec_as_one(
 
     from typer.testing import CliRunner
 
-    from app.cli import cli
+    from cli.main import cli
 
     monkeypatch.setenv("MUSICREC_DATABASE_URL", DATABASE_URL)
     monkeypatch.setenv("MUSICREC_REDIS_URL", "redis://127.0.0.1:6379/0")

@@ -70,7 +70,7 @@ class Backend:
     def start(self) -> None:
         handle = self.log.open("ab")
         self.proc = subprocess.Popen(
-            [sys.executable, "-m", "app.cli", "serve"],
+            [sys.executable, "-m", "cli", "serve"],
             cwd=REPO, env=self.env, stdout=handle, stderr=subprocess.STDOUT, start_new_session=True,
         )
         handle.close()
@@ -253,7 +253,7 @@ def start_edge(root: Path) -> Edge:
         raise RuntimeError(f"nginx -t failed:\n{check.stderr}")
     try:
         # As the compose file does: the one-shot job migrates, then the replicas start together.
-        migrate = subprocess.run([sys.executable, "-m", "app.cli", "migrate"], cwd=REPO,
+        migrate = subprocess.run([sys.executable, "-m", "cli", "migrate"], cwd=REPO,
                                  env=backends[0].env, capture_output=True, text=True, timeout=60)
         if migrate.returncode != 0:
             raise RuntimeError(f"musicrec migrate failed:\n{migrate.stdout}{migrate.stderr}")

@@ -33,7 +33,7 @@ from tests.reliability.faults import OwnRedis, owned
 def _musicrec() -> list[str]:
     """The virtualenv's `musicrec` entry point, as the Makefile runs it."""
     entry = Path(sys.executable).with_name("musicrec")
-    return [str(entry)] if entry.exists() else [sys.executable, "-m", "app.cli"]
+    return [str(entry)] if entry.exists() else [sys.executable, "-m", "cli"]
 
 
 def alive(pid: int | None) -> bool:

@@ -65,7 +65,7 @@ def test_work_that_cannot_be_cancelled_does_not_hold_the_exit_up() -> None:
     """A thread stuck in a to_thread (parsing scores, a model run) is left behind, not joined."""
     script = (
         "import asyncio, time\n"
-        "import app.server as server\n"
+        "import cli.boot as server\n"
         "async def busy(settings):\n"
         "    asyncio.ensure_future(asyncio.to_thread(time.sleep, 60))\n"
         "    await asyncio.sleep(0.2)\n"

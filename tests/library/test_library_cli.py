@@ -44,7 +44,7 @@ def _env(tmp: Path, schema: str, **extra: str) -> dict[str, str]:
 
 
 def _musicrec(env: dict[str, str], *args: str) -> subprocess.CompletedProcess[str]:
-    done = subprocess.run([sys.executable, "-m", "app.cli", *args], cwd=ROOT, env=env, capture_output=True,
+    done = subprocess.run([sys.executable, "-m", "cli", *args], cwd=ROOT, env=env, capture_output=True,
                           text=True, timeout=300, check=False)
     assert done.returncode == 0, f"musicrec {' '.join(args)}:\n{done.stdout}\n{done.stderr[-3000:]}"
     return done

@@ -1,6 +1,6 @@
 """One app instance under Hypercorn, for the realtime tests (settings from MUSICREC_*).
 
-Like app.server.run_server, plus what the realtime layer needs at shutdown: the stop signal
+Like cli.boot.run_server, plus what the realtime layer needs at shutdown: the stop signal
 first runs the app's "musicrec_draining" hooks (every WebSocket closes with 1001), then
 Hypercorn stops. ``serve_app`` also runs an app inside a test's own event loop.
 Run as ``python -m tests.realtime.server_main``.

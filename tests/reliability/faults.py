@@ -1,6 +1,6 @@
 """Helpers for the fault tests: backing servers of their own that a test may kill, and a
 WebSocket tab that behaves like the player (reconnects, resumes from the last seq, retries a
-refused feedback with the same ref)."""
+refused feedback with the same ref, and follows its listening group again after a reconnect)."""
 
 from __future__ import annotations
 
@@ -121,13 +121,19 @@ class LiveTab:
     urls: list[str]
     cookie: str
     name: str = ""
+    # A group to follow: after each hello the tab sends group_join, and counts as connected
+    # only once that is acked (the player's rejoin); a refused join drops the connection.
+    group_id: int | None = None
     last_seq: int | None = None
     connected: asyncio.Event = field(default_factory=asyncio.Event)
     ws: ClientConnection | None = None
     queue_frames: list[tuple[float, int]] = field(default_factory=list)  # (received at, seq)
     # seq -> (now playing, upcoming)
     queue_contents: dict[int, tuple[int | None, tuple[int, ...]]] = field(default_factory=dict)
+    queue_groups: dict[int, int | None] = field(default_factory=dict)  # seq -> the frame's group_id
+    joins: int = 0  # group_join frames sent
     seqs: list[int] = field(default_factory=list)  # every seq received, in order, over all connections
+    kinds: list[str] = field(default_factory=list)  # the type of the frame of each of those seqs
     closes: list[int | None] = field(default_factory=list)
     refused_handshakes: int = 0
     drops: list[float] = field(default_factory=list)  # when a connection was lost
@@ -136,6 +142,7 @@ class LiveTab:
     _pending: dict[str, asyncio.Future[Outcome]] = field(default_factory=dict)
     _queue_event: asyncio.Event = field(default_factory=asyncio.Event)
     _task: asyncio.Task[None] | None = None
+    _closing: asyncio.Future[None] | None = None
     _stopping: bool = False
 
     def start(self) -> None:
@@ -180,6 +187,10 @@ class LiveTab:
             self.ws = ws
             try:
                 await ws.send(msgpack.packb({"type": "hello", "resume_after": self.last_seq}))
+                if self.group_id is not None:
+                    self.joins += 1
+                    await ws.send(msgpack.packb({"type": "group_join", "group_id": self.group_id,
+                                                 "ref": self._join_ref}))
                 async for raw in ws:
                     self._on_frame(
                         msgpack.unpackb(raw, raw=False) if isinstance(raw, bytes) else json.loads(raw)
@@ -206,13 +217,16 @@ class LiveTab:
         if kind == "welcome":
             self.last_seq = seq if self.last_seq is None else max(self.last_seq, seq)
             self.resumed.append((now, bool(frame.get("resumed"))))
-            self.connected.set()
+            if self.group_id is None:
+                self.connected.set()
             return
         if isinstance(seq, int) and seq > 0:
             self.seqs.append(seq)
+            self.kinds.append(str(kind))
             self.last_seq = seq if self.last_seq is None else max(self.last_seq, seq)
         if kind == "queue":
             self.queue_frames.append((now, seq))
+            self.queue_groups[seq] = frame.get("group_id")
             playing = frame.get("now_playing")
             self.queue_contents[seq] = (
                 playing.get("id") if isinstance(playing, dict) else None,
@@ -220,10 +234,20 @@ class LiveTab:
             )
             self._queue_event.set()
         ref = frame.get("ref")
+        if self.group_id is not None and ref == self._join_ref:
+            if kind == "ack":
+                self.connected.set()
+            elif kind == "error" and self.ws is not None:
+                self._closing = asyncio.ensure_future(self.ws.close())  # reconnect, join again
+            return
         if kind in ("ack", "error", "pong") and isinstance(ref, str) and ref in self._pending:
             fut = self._pending.pop(ref)
             if not fut.done():
                 fut.set_result(Outcome("error", frame.get("code")) if kind == "error" else Outcome(kind))
+
+    @property
+    def _join_ref(self) -> str:
+        return f"join-{self.joins}"
 
     async def request(self, frame: dict[str, Any], within_s: float = 10.0) -> Outcome:
         """Send a frame carrying ``ref`` and wait for its ack / error / pong, or the drop."""
@@ -263,14 +287,21 @@ class LiveTab:
             await asyncio.sleep(0.2)
         raise AssertionError(f"{self.name}: {frame['ref']} never acked; refusals {refusals[-5:]}")
 
-    async def queue_after(self, since: float, within_s: float) -> float:
-        """Wait for a queue frame received after ``since``; returns when it arrived."""
+    def last_queue(self) -> tuple[int | None, int | None, tuple[int, ...]]:
+        """(group_id, now playing, upcoming) of the newest queue frame received."""
+        seq = self.queue_frames[-1][1]
+        return (self.queue_groups[seq], *self.queue_contents[seq])
+
+    async def queue_after(self, since: float, within_s: float, group_id: int | None = None) -> float:
+        """Wait for a queue frame received after ``since`` (of that group, when given);
+        returns when it arrived."""
         deadline = time.monotonic() + within_s
         while True:
-            for at, _ in reversed(self.queue_frames):
-                if at > since:
+            for at, seq in reversed(self.queue_frames):
+                if at <= since:
+                    break
+                if group_id is None or self.queue_groups.get(seq) == group_id:
                     return at
-                break
             left = deadline - time.monotonic()
             if left <= 0:
                 raise TimeoutError(f"{self.name}: no queue frame after {since}")

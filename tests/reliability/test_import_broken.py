@@ -61,7 +61,7 @@ def _env(tmp: Path, schema: str) -> dict[str, str]:
 
 def _cli(env: dict[str, str], *args: str) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
-        [sys.executable, "-m", "app.cli", "import", *args],
+        [sys.executable, "-m", "cli", "import", *args],
         cwd=ROOT,
         env=env,
         capture_output=True,
@@ -183,7 +183,7 @@ async def test_corrupt_and_truncated_audio_is_reported_per_file(tmp_path: Path, 
     (folder / "fake.ogg").write_bytes(b"OggS" + secrets.token_bytes(500))
     r = await asyncio.to_thread(
         subprocess.run,
-        [sys.executable, "-m", "app.cli", "import", "audio", str(folder), "--no-index", "--workers", "1"],
+        [sys.executable, "-m", "cli", "import", "audio", str(folder), "--no-index", "--workers", "1"],
         cwd=ROOT,
         env=env,
         capture_output=True,
@@ -207,7 +207,7 @@ async def test_an_import_killed_midway_leaves_only_whole_batches(tmp_path: Path,
         + "\n"
     )
     proc = await asyncio.create_subprocess_exec(
-        sys.executable, "-m", "app.cli", "import", "spotify", str(big), "--no-index",
+        sys.executable, "-m", "cli", "import", "spotify", str(big), "--no-index",
         cwd=ROOT,
         env=env,
         stdout=subprocess.DEVNULL,

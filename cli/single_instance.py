@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import contextlib
 import errno
+import itertools
 import os
 import socket
 from dataclasses import dataclass
@@ -120,8 +121,9 @@ def _listener(port: int) -> psutil.Process | None:
 
 
 def _is_musicrec_serve(cmdline: list[str]) -> bool:
+    """`musicrec serve` (the entry point) or `python -m cli serve`."""
     words = [Path(part).name for part in cmdline]
-    return "serve" in words and ("musicrec" in words or "app.cli" in words)
+    return "serve" in words and ("musicrec" in words or ("-m", "cli") in itertools.pairwise(words))
 
 
 def _lock_of(proc: psutil.Process) -> dict[str, Any]:

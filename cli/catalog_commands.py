@@ -4,70 +4,24 @@ from __future__ import annotations
 
 import asyncio
 import time
-from collections.abc import AsyncIterator, Iterator
-from contextlib import asynccontextmanager
-from dataclasses import dataclass
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Annotated
 
 import typer
-from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
 from app.catalog import import_records, rebuild_index
 from app.store import tracks
-from app.store.db import Database
-from app.store.migrate import migrate
+from cli.context import Catalog, command_settings, console, open_catalog
+from cli.listens_command import listens_command
 from config import Settings
 from recsys.catalog import TrackRecord
-from recsys.encoder import AsyncEncoder
 from recsys.importers.report import ImportReport
-from recsys.index import TrackIndex, open_index
 
 import_cli = typer.Typer(help="Import a catalog: Spotify CSVs, Last.fm tags, an audio folder, the demo.",
                          no_args_is_help=True)
 index_cli = typer.Typer(help="The track index (Qdrant): rebuild it from PostgreSQL.", no_args_is_help=True)
-console = Console(stderr=True)
-
-
-@dataclass
-class Catalog:
-    settings: Settings
-    db: Database
-    index: TrackIndex | None
-    encoder: AsyncEncoder | None
-
-
-@asynccontextmanager
-async def open_catalog(settings: Settings, with_index: bool = True) -> AsyncIterator[Catalog]:
-    from app.server import with_embedded
-
-    resolved, _services = with_embedded(settings)  # embedded servers are left running for `serve`
-    assert resolved.database_url is not None
-    db = Database(resolved.database_url, resolved.db_schema)
-    await db.connect()
-    await migrate(db)
-    index: TrackIndex | None = None
-    encoder: AsyncEncoder | None = None
-    try:
-        if with_index:
-            api_key = resolved.qdrant_api_key.get_secret_value() if resolved.qdrant_api_key else None
-            index = open_index(resolved.qdrant_url, resolved.data_dir, resolved.qdrant_collection, api_key)
-            try:
-                await index.ensure()
-            except Exception as exc:
-                raise typer.BadParameter(
-                    f"the index cannot be opened ({exc}); an embedded index belongs to one process: stop "
-                    "`musicrec serve`, or import with --no-index and run `musicrec index rebuild` later"
-                ) from exc
-            encoder = AsyncEncoder.for_backend(resolved.encoder_backend)
-        yield Catalog(resolved, db, index, encoder)
-    finally:
-        if index is not None:
-            await index.close()
-        if encoder is not None:
-            encoder.close()
-        await db.close()
 
 
 def _progress() -> Progress:
@@ -103,12 +57,6 @@ def finish(report: ImportReport, stored: int, seconds: float) -> None:
         raise typer.Exit(1)
 
 
-def settings_from_cli() -> Settings:
-    from app.cli import _settings
-
-    return _settings()
-
-
 @import_cli.command("spotify")
 def import_spotify(
     paths: Annotated[list[Path], typer.Argument(help="CSV files or folders of them")],
@@ -128,7 +76,7 @@ def import_spotify(
     report = ImportReport()
 
     async def main() -> tuple[int, float]:
-        async with open_catalog(settings_from_cli(), with_index=not no_index) as catalog:
+        async with open_catalog(command_settings(), with_index=not no_index) as catalog:
             return await store_all(catalog, read_spotify_csvs(files, report), "spotify", None)
 
     finish(report, *asyncio.run(main()))
@@ -148,7 +96,7 @@ def import_lastfm_tags(
     profiles = load_artist_profiles(folder)
 
     async def main() -> None:
-        async with open_catalog(settings_from_cli(), with_index=not no_index) as catalog:
+        async with open_catalog(command_settings(), with_index=not no_index) as catalog:
             everything = [t async for page in tracks.iterate(catalog.db) for t in page]
             rate = match_rate(everything, profiles)
             changed = [t for t in everything if enrich(t, profiles)]
@@ -178,7 +126,7 @@ def import_audio(
     report = ImportReport()
 
     async def main() -> tuple[int, float]:
-        async with open_catalog(settings_from_cli(), with_index=not no_index) as catalog:
+        async with open_catalog(command_settings(), with_index=not no_index) as catalog:
             records = read_audio_folder(folder, report, workers=workers or None)
             return await store_all(catalog, records, "audio files", total, batch_size=25)
 
@@ -190,7 +138,7 @@ def import_demo(
     if_empty: Annotated[bool, typer.Option("--if-empty", help="only when the catalog is empty")] = False,
 ) -> None:
     """The built-in demo catalog: public-domain pieces from music21's corpus, played as MIDI."""
-    asyncio.run(load_demo(settings_from_cli(), if_empty))
+    asyncio.run(load_demo(command_settings(), if_empty))
 
 
 async def load_demo(settings: Settings, if_empty: bool) -> None:
@@ -211,7 +159,7 @@ def index_rebuild() -> None:
     """Drop the index and rebuild it from PostgreSQL (the source of truth)."""
 
     async def main() -> None:
-        async with open_catalog(settings_from_cli()) as catalog:
+        async with open_catalog(command_settings()) as catalog:
             assert catalog.index is not None and catalog.encoder is not None
             total = await tracks.count(catalog.db)
             started = time.perf_counter()
@@ -225,10 +173,4 @@ def index_rebuild() -> None:
     asyncio.run(main())
 
 
-def _register_listens() -> None:
-    from app.listens_cli import listens_command
-
-    import_cli.command("listens")(listens_command)
-
-
-_register_listens()
+import_cli.command("listens")(listens_command)

@@ -1,4 +1,4 @@
-"""The `musicrec` command: serve, migrate, services, import, index, eval."""
+"""The `musicrec` command: serve, migrate, services, import, index, library, train, eval."""
 
 from __future__ import annotations
 
@@ -11,21 +11,22 @@ from typing import Annotated
 
 import typer
 
-from config import Settings, SettingsError, load_settings
+from app.store.db import Database
+from app.store.migrate import migrate as run_migrations
+from cli.boot import configure_logging, exit_now, run, with_embedded
+from cli.catalog_commands import import_cli, index_cli
+from cli.context import command_settings
+from cli.library_commands import library_cli
+from cli.single_instance import CannotServe, claim, port_taken_message
+from cli.train_command import train_command
+from config import SettingsError
+from services import EmbeddedServices, ServiceError
 
 cli = typer.Typer(help="musicrec: a real-time AI music recommender", no_args_is_help=True,
                   pretty_exceptions_enable=False)
 services_cli = typer.Typer(help="Start, stop or inspect the embedded PostgreSQL and Redis.",
                            no_args_is_help=True)
 cli.add_typer(services_cli, name="services")
-
-
-def _settings() -> Settings:
-    try:
-        return load_settings()
-    except SettingsError as exc:
-        typer.echo(f"configuration error: {exc}", err=True)
-        raise typer.Exit(2) from None
 
 
 @cli.command()
@@ -38,11 +39,7 @@ def serve(
     SIGTERM) stops the server, then the embedded parts it started; if this process is killed
     instead, a guardian process stops them (services/guardian.py).
     """
-    from app.server import configure_logging, exit_now, run, with_embedded
-    from app.single_instance import CannotServe, claim
-    from services import ServiceError
-
-    settings = _settings()
+    settings = command_settings()
     if port is not None:
         settings = settings.model_copy(update={"port": port})
     try:
@@ -51,7 +48,7 @@ def serve(
         typer.echo(str(exc), err=True)
         raise typer.Exit(1) from None
     configure_logging(settings.log_level)
-    services: object | None = None
+    services: EmbeddedServices | None = None
     code = 0
     try:
         resolved, services = with_embedded(settings, guard=True)
@@ -64,8 +61,6 @@ def serve(
     except Exception as exc:  # reported here, so that the bounded exit below still happens
         code = 1
         if isinstance(exc, OSError) and exc.errno == errno.EADDRINUSE:  # taken since claim()
-            from app.single_instance import port_taken_message
-
             typer.echo(port_taken_message(settings.port), err=True)
         else:
             logging.getLogger("musicrec.server").exception("musicrec serve stopped on an error")
@@ -74,7 +69,7 @@ def serve(
         signal.signal(signal.SIGINT, signal.SIG_IGN)
         signal.signal(signal.SIGTERM, signal.SIG_IGN)
         if services is not None:
-            services.stop(only_started=True)  # type: ignore[attr-defined]
+            services.stop(only_started=True)
         held.release()
     exit_now(code)
     if code:
@@ -84,13 +79,11 @@ def serve(
 @cli.command()
 def migrate() -> None:
     """Apply the database migrations that are missing."""
-    from app.store.db import Database
-    from app.store.migrate import migrate as run_migrations
-
-    settings = _settings()
+    settings = command_settings()
 
     async def main() -> list[str]:
-        resolved, _services = _resolve_for_tool(settings)
+        # Embedded servers that run are reused; those that do not are started (and left running).
+        resolved, _services = with_embedded(settings)
         assert resolved.database_url is not None
         db = Database(resolved.database_url, resolved.db_schema)
         await db.connect()
@@ -103,23 +96,17 @@ def migrate() -> None:
     typer.echo(f"applied: {', '.join(applied)}" if applied else "the schema is up to date")
 
 
-def _resolve_for_tool(settings: Settings) -> tuple[Settings, object | None]:
-    """Tools reuse embedded servers that run, and start (and leave running) those that do not."""
-    from app.server import with_embedded
-
-    return with_embedded(settings)
+def _embedded() -> EmbeddedServices:
+    settings = command_settings()
+    return EmbeddedServices(settings.data_dir, pg_port=settings.embedded_pg_port,
+                            redis_port=settings.embedded_redis_port)
 
 
 @services_cli.command("start")
 def services_start() -> None:
     """Start the embedded PostgreSQL and Redis in the background (they keep running)."""
-    from services import EmbeddedServices, ServiceError
-
-    settings = _settings()
-    services = EmbeddedServices(settings.data_dir, pg_port=settings.embedded_pg_port,
-                                redis_port=settings.embedded_redis_port)
     try:
-        urls = services.start()
+        urls = _embedded().start()
     except ServiceError as exc:
         typer.echo(f"could not start: {exc}", err=True)
         raise typer.Exit(1) from None
@@ -130,22 +117,14 @@ def services_start() -> None:
 @services_cli.command("stop")
 def services_stop() -> None:
     """Stop the embedded servers."""
-    from services import EmbeddedServices
-
-    settings = _settings()
-    EmbeddedServices(settings.data_dir, pg_port=settings.embedded_pg_port,
-                     redis_port=settings.embedded_redis_port).stop()
+    _embedded().stop()
     typer.echo("stopped")
 
 
 @services_cli.command("status")
 def services_status() -> None:
     """Say which embedded servers run."""
-    from services import EmbeddedServices
-
-    settings = _settings()
-    statuses = EmbeddedServices(settings.data_dir, pg_port=settings.embedded_pg_port,
-                                redis_port=settings.embedded_redis_port).status()
+    statuses = _embedded().status()
     for status in statuses:
         state = f"running (pid {status.pid})" if status.running else "stopped"
         typer.echo(f"{status.name}: {state} {status.url}")
@@ -153,19 +132,9 @@ def services_status() -> None:
         raise typer.Exit(3)
 
 
-def _add_catalog_commands() -> None:
-    from app.catalog_cli import import_cli, index_cli
-    from app.library_cli import library_cli
-
-    cli.add_typer(import_cli, name="import")
-    cli.add_typer(index_cli, name="index")
-    cli.add_typer(library_cli, name="library")
-
-
-_add_catalog_commands()
-
-from app.train_cli import train_command  # noqa: E402  (beside the other command modules)
-
+cli.add_typer(import_cli, name="import")
+cli.add_typer(index_cli, name="index")
+cli.add_typer(library_cli, name="library")
 cli.command("train")(train_command)
 
 

@@ -1,4 +1,5 @@
-"""Runs the app under Hypercorn, with the embedded parts started around it when needed.
+"""The boot of a serving process: the app under Hypercorn, with the embedded parts started
+around it when needed (``with_embedded``; the CLI's tools use it too).
 
 Stopping: SIGINT or SIGTERM drains the WebSockets, stops Hypercorn and runs the app's shutdown;
 then `musicrec serve` stops the embedded parts it started. Nothing may hold the exit up: work
@@ -23,6 +24,7 @@ from hypercorn.config import Config as HypercornConfig
 from hypercorn.utils import LifespanTimeoutError
 
 from config import Settings
+from services import EmbeddedServices
 
 log = logging.getLogger("musicrec.server")
 
@@ -43,7 +45,7 @@ TASKS_GRACE_S = 3.0  # tasks still pending when Hypercorn returns, once cancelle
 THREADS_GRACE_S = 2.0  # non-daemon threads (executors' workers), before exit_now() leaves them
 
 
-def with_embedded(settings: Settings, guard: bool = False) -> tuple[Settings, object | None]:
+def with_embedded(settings: Settings, guard: bool = False) -> tuple[Settings, EmbeddedServices | None]:
     """Start the embedded parts the settings leave without a URL; returns resolved settings.
 
     With ``guard``, a guardian process first (services/guardian.py): if this process dies
@@ -52,8 +54,6 @@ def with_embedded(settings: Settings, guard: bool = False) -> tuple[Settings, ob
     embedded = [p for p in settings.embedded_parts if p in ("postgres", "redis")]
     if not embedded:
         return settings, None
-    from services import EmbeddedServices
-
     services = EmbeddedServices(
         settings.data_dir,
         postgres="postgres" in embedded,
@@ -69,7 +69,7 @@ def with_embedded(settings: Settings, guard: bool = False) -> tuple[Settings, ob
 
 
 async def run_server(settings: Settings) -> None:
-    from app.factory import create_app
+    from app.factory import create_app  # here, not above: a second of imports the tools never need
 
     app = create_app(settings)
     config = HypercornConfig()

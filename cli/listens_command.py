@@ -8,15 +8,13 @@ from pathlib import Path
 from typing import Annotated
 
 import typer
-from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
 from app.listens_import import ListensFileError, ListensImportError, ListensReport, import_listens
 from app.store import users
+from cli.context import command_settings, console, open_catalog
 from config import Settings
 from recsys.importers.listens.records import FORMATS
-
-console = Console(stderr=True)
 
 
 def listens_command(
@@ -27,8 +25,6 @@ def listens_command(
         "--format", help=f"force the format: {', '.join(FORMATS)} (default: detected)")] = None,
 ) -> None:
     """A listening history: ListenBrainz, Last.fm CSV, Spotify (extended or account data), HetRec."""
-    from app.catalog_cli import settings_from_cli
-
     if (user is None) == (dataset is None):
         raise typer.BadParameter("give --user NAME (their own export) or --dataset hetrec (public data)")
     if dataset is not None and dataset != "hetrec":
@@ -38,7 +34,7 @@ def listens_command(
     if fmt is not None and fmt not in FORMATS:
         raise typer.BadParameter(f"unknown format {fmt!r}; one of {', '.join(FORMATS)}")
     try:
-        report = asyncio.run(run_import(settings_from_cli(), path, user, dataset, fmt))
+        report = asyncio.run(run_import(command_settings(), path, user, dataset, fmt))
     except (ListensFileError, ListensImportError) as exc:
         console.print(f"[red]cannot import {path}:[/red] {exc}")
         raise typer.Exit(1) from None
@@ -47,8 +43,6 @@ def listens_command(
 
 async def run_import(settings: Settings, path: Path, user: str | None, dataset: str | None,
                      fmt: str | None) -> ListensReport:
-    from app.catalog_cli import open_catalog
-
     async with open_catalog(settings, with_index=False) as catalog:
         user_id = None
         if user is not None:

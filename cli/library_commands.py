@@ -19,9 +19,9 @@ from typing import Annotated, Any, Literal
 import typer
 
 from app import library
-from app.catalog_cli import Catalog, console, open_catalog, settings_from_cli
 from app.library_analysis import AnalysisCounts, AudioAnalysis
 from app.store import libraries, users
+from cli.context import Catalog, command_settings, console, open_catalog
 from recsys.importers.net_guard import AddressPolicy
 from recsys.importers.subsonic import LibraryError, SubsonicClient
 
@@ -117,7 +117,7 @@ def add(
     secret = _secret(api_key)
 
     async def main() -> None:
-        async with open_catalog(settings_from_cli(), with_index=not no_index and not no_sync) as catalog:
+        async with open_catalog(command_settings(), with_index=not no_index and not no_sync) as catalog:
             owner_id = None
             if owner is not None:
                 found = await users.by_username(catalog.db, owner)
@@ -143,7 +143,7 @@ def sync(
     """Sync a library again: new songs added, changed ones updated, removed ones unplayable."""
 
     async def main() -> None:
-        async with open_catalog(settings_from_cli(), with_index=not no_index) as catalog:
+        async with open_catalog(command_settings(), with_index=not no_index) as catalog:
             lib = await libraries.get(catalog.db, library_id)
             if lib is None:
                 raise typer.BadParameter(f"no library {library_id}")
@@ -157,7 +157,7 @@ def list_libraries() -> None:
     """Connected libraries, their status and their last sync."""
 
     async def main() -> None:
-        async with open_catalog(settings_from_cli(), with_index=False) as catalog:
+        async with open_catalog(command_settings(), with_index=False) as catalog:
             counts = await libraries.song_counts(catalog.db)
             analysis = await libraries.analysis_counts(catalog.db)
             for lib in await libraries.all_libraries(catalog.db):
@@ -178,7 +178,7 @@ def remove(library_id: Annotated[int, typer.Argument()]) -> None:
     """Disconnect a library: its credentials are deleted, its tracks lose their sound."""
 
     async def main() -> None:
-        async with open_catalog(settings_from_cli()) as catalog:
+        async with open_catalog(command_settings()) as catalog:
             lib = await libraries.get(catalog.db, library_id)
             if lib is None:
                 raise typer.BadParameter(f"no library {library_id}")

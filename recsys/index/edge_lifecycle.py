@@ -1,0 +1,430 @@
+"""The Qdrant Edge shard's lifecycle: open or create it, recreate, close, optimize, collab swap.
+
+Edge's API is synchronous and holds the GIL while it works, so every call on the shard runs
+in ONE dedicated worker thread (``call``), never on the event loop; the thread also serialises
+calls, which the shard needs: it is one mutable object. The queries (recsys/index/edge.py)
+run on the same thread.
+
+- ``optimize()`` (the HNSW build: minutes at 100k tracks, and the whole process would freeze
+  for that long, measured) runs in a child process on a copy of the shard; the live shard
+  keeps serving, writes made meanwhile (``apply``) are replayed on the optimized copy, and the
+  copy is swapped in (a reload of well under a second).
+- ``replace_collab`` uses the same copy-and-swap path: a NEW shard is built in
+  ``<path>.collab`` with all three vectors (a shard's vector set is fixed when it is created,
+  so the collab vector cannot be added in place), filled from the live shard page by page,
+  optimized in a child process, and swapped in on the executor thread, which is also the
+  thread every query runs on: a query runs wholly before or wholly after the swap, so it sees
+  the old model or the new one, never a mix. Writes made during the build are replayed on the
+  new shard before it goes live. The model's version and dim are kept in
+  ``musicrec-collab.json`` INSIDE the shard directory, so they move with the data in the same
+  rename (the dim is needed to open the shard: Edge refuses a config that differs).
+
+Whatever a reader caches of the stored points is dropped through ``forget`` (given to the
+constructor, called on the executor thread) whenever the stored data changes wholesale: a
+recreate, or a swap to another model.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+import logging
+import shutil
+import sys
+from collections.abc import Callable, Sequence
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+from typing import Any, TypeVar
+
+from recsys.features import AUDIO_DIM
+from recsys.index.base import (
+    AUDIO,
+    COLLAB,
+    PAYLOAD_INDEXES,
+    TEXT,
+    TEXT_DIM,
+    CollabVectors,
+    IndexPoint,
+    TrackIndexError,
+    carry_collab,
+    collab_of,
+    named_vectors,
+    point_id,
+    to_storage_payload,
+    with_model,
+    without_collab,
+)
+
+log = logging.getLogger(__name__)
+
+T = TypeVar("T")
+
+# Run by the child process: nothing but qdrant_edge, at a lower CPU priority so the serving
+# process keeps its share of the cores.
+_OPTIMIZE_SCRIPT = (
+    "import os, sys\n"
+    "from qdrant_edge import EdgeShard\n"
+    "os.nice(10)\n"
+    "shard = EdgeShard.load(sys.argv[1])\n"
+    "shard.optimize()\n"
+    "shard.flush()\n"
+    "shard.close()\n"
+)
+
+COLLAB_META = "musicrec-collab.json"  # {"version": ..., "dim": ...}, inside the shard directory
+COPY_PAGE = 512  # points per page when a collab swap copies the live shard
+
+# A write as a function of the shard it applies to and that shard's collab dim (None: the
+# shard has no collab vector); it returns the points it wrote (a reader's cache keeps those).
+ShardOp = Callable[[Any, "int | None"], list[IndexPoint]]
+
+
+def _read_collab_meta(path: Path) -> tuple[str, int] | None:
+    meta = path / COLLAB_META
+    if not meta.exists():
+        return None
+    data = json.loads(meta.read_text())
+    return str(data["version"]), int(data["dim"])
+
+
+def upsert_op(points: Sequence[IndexPoint]) -> ShardOp:
+    """The upsert as a shard op: points without a collab vector keep the one the target shard
+    holds (read from THAT shard, so a replay on a new model's shard keeps the new vector)."""
+
+    def op(shard: Any, collab_dim: int | None) -> list[IndexPoint]:
+        from qdrant_edge import Point, UpdateOperation
+
+        final = list(points)
+        lacking = [p.id for p in points if p.collab is None]
+        if collab_dim is not None and lacking:
+            held = {point_id(r.id): r for r in shard.retrieve(lacking, with_payload=True, with_vector=True)}
+            final = [
+                carry_collab(p, collab_of(held[p.id].vector), held[p.id].payload) if p.id in held else p
+                for p in points
+            ]
+        final = [p if p.collab is None or p.collab.shape == (collab_dim,) else without_collab(p)
+                 for p in final]
+        stored = [to_storage_payload(p.payload) for p in final]
+        pairs = list(zip(final, stored, strict=True))
+        shard.update(UpdateOperation.upsert_points([Point(p.id, named_vectors(p), s) for p, s in pairs]))
+        return [IndexPoint(p.id, p.text, p.audio, s, p.collab) for p, s in pairs]
+
+    return op
+
+
+class ShardLifecycle:
+    """The live Edge shard at ``path`` (one process per path), its thread and its swaps."""
+
+    def __init__(self, path: Path, max_search_threads: int | None, forget: Callable[[], None]) -> None:
+        self._path = Path(path)
+        self._max_search_threads = max_search_threads
+        self._forget = forget
+        self._pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="qdrant-edge")
+        self._shard: Any = None
+        # Writes made while a copy is being optimized, to replay on it before the swap.
+        self._pending: list[ShardOp] | None = None
+        self.collab: tuple[str, int] | None = None  # (version, dim) of the open shard
+        self._optimize_lock = asyncio.Lock()
+        self._generation = 0  # bumped by recreate(): an optimized copy of older data is stale
+        self._closed = False
+
+    # -- plumbing ---------------------------------------------------------------------------
+
+    async def call(self, fn: Callable[..., T], *args: Any) -> T:
+        """``fn(*args)`` on the shard's thread."""
+        loop = asyncio.get_running_loop()
+        return await loop.run_in_executor(self._pool, fn, *args)
+
+    def open(self) -> Any:
+        """The live shard (on the shard's thread only)."""
+        if self._shard is None:
+            raise TrackIndexError("the Edge index is not open: call ensure() first")
+        return self._shard
+
+    @property
+    def collab_dim(self) -> int | None:
+        return self.collab[1] if self.collab else None
+
+    def apply(self, op: ShardOp) -> list[IndexPoint]:
+        """A write on the live shard, kept for replay while a copy is being built."""
+        written = op(self.open(), self.collab_dim)
+        if self._pending is not None:
+            self._pending.append(op)
+        return written
+
+    def _config(self, collab_dim: int | None = None) -> Any:
+        from qdrant_edge import Distance, EdgeConfig, EdgeVectorParams
+
+        vectors = {
+            TEXT: EdgeVectorParams(size=TEXT_DIM, distance=Distance.Cosine),
+            AUDIO: EdgeVectorParams(size=AUDIO_DIM, distance=Distance.Euclid),
+        }
+        if collab_dim is not None:
+            vectors[COLLAB] = EdgeVectorParams(size=collab_dim, distance=Distance.Cosine)
+        return EdgeConfig(vectors=vectors, max_search_threads=self._max_search_threads)
+
+    def _create_shard(self, path: Path, collab_dim: int | None) -> Any:
+        from qdrant_edge import EdgeShard, PayloadSchemaType, UpdateOperation
+
+        path.mkdir(parents=True, exist_ok=True)
+        shard = EdgeShard.create(str(path), self._config(collab_dim))
+        kinds = {
+            "keyword": PayloadSchemaType.Keyword,
+            "integer": PayloadSchemaType.Integer,
+            "float": PayloadSchemaType.Float,
+        }
+        for key, kind in PAYLOAD_INDEXES.items():
+            shard.update(UpdateOperation.create_field_index(key, kinds[kind]))
+        return shard
+
+    def _load_shard(self, path: Path) -> tuple[Any, tuple[str, int] | None]:
+        from qdrant_edge import EdgeShard
+
+        collab = _read_collab_meta(path)
+        # Passing the config makes Edge check that the stored vectors still fit.
+        shard = EdgeShard.load(str(path), self._config(collab[1] if collab else None))
+        return shard, collab
+
+    def _has_data(self) -> bool:
+        return self._path.is_dir() and any(self._path.iterdir())
+
+    def _load_or_create(self) -> None:
+        if self._shard is not None:
+            return
+        work, old = self._side_paths()
+        if not self._path.exists() and old.exists():
+            # A crash between the two renames of a swap: the old shard is intact.
+            old.rename(self._path)
+        shutil.rmtree(work, ignore_errors=True)  # an unfinished optimize's copy
+        shutil.rmtree(self._collab_path(), ignore_errors=True)  # an unfinished collab build
+        if self._has_data():
+            try:
+                self._shard, self.collab = self._load_shard(self._path)
+            except Exception as exc:
+                raise TrackIndexError(f"cannot open the Edge index at {self._path}: {exc}") from exc
+            return
+        self._shard = self._create_shard(self._path, None)
+        self.collab = None
+
+    def _close_shard(self) -> None:
+        if self._shard is not None:
+            with contextlib.suppress(Exception):  # closing a broken shard must not mask the cause
+                self._shard.flush()
+            self._shard.close()
+            self._shard = None
+
+    # -- open, recreate, close ----------------------------------------------------------------
+
+    async def ensure(self) -> None:
+        await self.call(self._load_or_create)
+
+    async def recreate(self) -> None:
+        def run() -> None:
+            self._generation += 1
+            self._pending = None
+            self._forget()
+            self._close_shard()
+            shutil.rmtree(self._path, ignore_errors=True)
+            self._load_or_create()
+
+        await self.call(run)
+
+    async def close(self) -> None:
+        if self._closed:
+            return
+        await self.call(self._close_shard)
+        self._closed = True
+        self._pool.shutdown(wait=True)
+
+    async def health(self) -> bool:
+        def run() -> bool:
+            from qdrant_edge import CountRequest
+
+            if self._shard is None:
+                return False
+            self._shard.count(CountRequest(exact=False))
+            return True
+
+        try:
+            return await self.call(run)
+        except Exception:
+            return False
+
+    # -- optimize ---------------------------------------------------------------------------
+
+    @property
+    def optimizing(self) -> bool:
+        """True while an optimized copy is being built."""
+        return self._pending is not None
+
+    async def optimize(self) -> None:
+        """Build HNSW in a child process on a copy, then swap the copy in.
+
+        Queries keep being answered from the live shard meanwhile. Safe to start as a
+        background task after an import; a second call waits for the first. A recreate()
+        or close() meanwhile makes the copy stale: it is thrown away, not swapped in.
+        """
+        async with self._optimize_lock:
+            work, _ = self._side_paths()
+            generation = await self.call(self._snapshot_for_optimize)
+            if generation is None:
+                return
+            try:
+                await self._optimize_in_child(work)
+            except BaseException:
+                await self._abandon(work)
+                raise
+            if not self._closed:
+                await self.call(self._swap_in_optimized, generation)
+            else:  # closed while the child worked
+                self._drop_copy(work)
+
+    def _side_paths(self) -> tuple[Path, Path]:
+        return (
+            self._path.with_name(self._path.name + ".optimizing"),
+            self._path.with_name(self._path.name + ".old"),
+        )
+
+    def _snapshot_for_optimize(self) -> int | None:
+        """Flush and copy the live shard; from now on writes are also kept for replay."""
+        from qdrant_edge import CountRequest
+
+        shard = self.open()
+        if shard.count(CountRequest(exact=False)) == 0:
+            return None
+        work, _ = self._side_paths()
+        shard.flush()
+        shutil.rmtree(work, ignore_errors=True)
+        shutil.copytree(self._path, work)
+        self._pending = []
+        return self._generation
+
+    async def _optimize_in_child(self, work: Path) -> None:
+        proc = await asyncio.create_subprocess_exec(
+            sys.executable,
+            "-c",
+            _OPTIMIZE_SCRIPT,
+            str(work),
+            stdout=asyncio.subprocess.DEVNULL,
+            stderr=asyncio.subprocess.PIPE,
+        )
+        try:
+            _, stderr = await proc.communicate()
+        except BaseException:
+            if proc.returncode is None:  # cancelled: do not leave an orphan building HNSW
+                proc.kill()
+                await proc.wait()
+            raise
+        if proc.returncode != 0:
+            detail = stderr.decode(errors="replace")[-500:]
+            raise TrackIndexError(f"Edge optimize failed (exit {proc.returncode}): {detail}")
+
+    def _drop_copy(self, work: Path) -> None:
+        """Forget a copy being built (optimize's or a collab build's) and its replay log."""
+        self._pending = None
+        shutil.rmtree(work, ignore_errors=True)
+
+    async def _abandon(self, work: Path) -> None:
+        """_drop_copy on the shard's thread, or here once the thread is gone (closed)."""
+        if not self._closed:
+            await self.call(self._drop_copy, work)
+        else:
+            self._drop_copy(work)
+
+    def _swap_in_optimized(self, generation: int, work: Path | None = None) -> bool:
+        """Replay the pending writes on the copy at ``work`` and make it the live shard, in
+        one executor call (so between two queries). False when it was thrown away instead."""
+        work = work or self._side_paths()[0]
+        _, old = self._side_paths()
+        if generation != self._generation or self._shard is None:
+            self._drop_copy(work)  # recreated meanwhile: the copy is stale
+            return False
+        pending = self._pending or []
+        self._pending = None
+        previous_collab = self.collab
+        self._close_shard()
+        shutil.rmtree(old, ignore_errors=True)
+        self._path.rename(old)
+        work.rename(self._path)
+        try:
+            shard, collab = self._load_shard(self._path)
+        except Exception:
+            # Keep serving the previous data rather than nothing.
+            log.exception("the new Edge shard did not load; keeping the previous one")
+            shutil.rmtree(self._path, ignore_errors=True)
+            old.rename(self._path)
+            self._shard, self.collab = self._load_shard(self._path)  # has every write
+            return False
+        for op in pending:
+            op(shard, collab[1] if collab else None)
+        self._shard = shard
+        self.collab = collab
+        if collab != previous_collab:
+            self._forget()  # a reader's cache holds the old model's vectors
+        shutil.rmtree(old, ignore_errors=True)
+        return True
+
+    # -- the collab swap --------------------------------------------------------------------
+
+    def _collab_path(self) -> Path:
+        return self._path.with_name(self._path.name + ".collab")
+
+    async def replace_collab(self, model: CollabVectors) -> None:
+        """Build a new shard with every point and the model's collab vectors, then swap it in
+        (see the module docstring). Serialised with ``optimize`` (one copy at a time)."""
+        async with self._optimize_lock:
+            work = self._collab_path()
+            generation = await self.call(self._begin_collab, work)
+            try:
+                target = await asyncio.to_thread(self._create_shard, work, model.dim)
+                try:
+                    await self._copy_with_collab(target, model)
+                    await asyncio.to_thread(self._finish_collab_shard, target, work, model)
+                except BaseException:
+                    with contextlib.suppress(Exception):
+                        target.close()
+                    raise
+                await self._optimize_in_child(work)
+            except BaseException:
+                await self._abandon(work)
+                raise
+            if self._closed:
+                self._drop_copy(work)
+                return
+            if not await self.call(self._swap_in_optimized, generation, work):
+                raise TrackIndexError("the index was recreated during the collab swap; train again")
+
+    def _begin_collab(self, work: Path) -> int:
+        self.open().flush()
+        shutil.rmtree(work, ignore_errors=True)
+        self._pending = []
+        return self._generation
+
+    def _page(self, offset: Any) -> tuple[list[Any], Any]:
+        from qdrant_edge import ScrollRequest
+
+        records, next_offset = self.open().scroll(
+            ScrollRequest(offset=offset, limit=COPY_PAGE, with_payload=True, with_vector=True)
+        )
+        return list(records), next_offset
+
+    async def _copy_with_collab(self, target: Any, model: CollabVectors) -> None:
+        """Page through the live shard (short executor calls, so queries interleave) and write
+        each page with the model's vectors into ``target`` (in another thread)."""
+        rows = model.rows()
+        offset: Any = None
+        while True:
+            records, offset = await self.call(self._page, offset)
+            if records:
+                points = [with_model(point_id(r.id), r.payload, r.vector[TEXT], r.vector[AUDIO], model, rows)
+                          for r in records]
+                await asyncio.to_thread(upsert_op(points), target, model.dim)
+            if offset is None:
+                return
+
+    @staticmethod
+    def _finish_collab_shard(target: Any, work: Path, model: CollabVectors) -> None:
+        target.flush()
+        target.close()
+        (work / COLLAB_META).write_text(json.dumps({"version": model.version, "dim": model.dim}))
