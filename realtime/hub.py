@@ -178,11 +178,18 @@ class Hub:
             conn.deliver(seq, out)
 
     def _exit(self, conns: set[Connection], seq: int, frame: dict[str, object], users: set[int]) -> None:
-        out = Outgoing(frame)
+        """Members who left get the frame with its status and go back to their own stream; the
+        others get the same seq as a plain `group` frame (who is in has changed). Every
+        connection on the stream receives every state frame, so a local frame may wait for
+        one (ConnectionStream.send_local)."""
+        leaving = Outgoing(frame)
+        staying = Outgoing({k: v for k, v in frame.items() if k != "status"})
         for conn in list(conns):
             if conn.user_id in users:
-                conn.deliver(seq, out)
+                conn.deliver(seq, leaving)
                 self.spawn(self._listener.group_exit(conn, str(frame.get("status", "left"))))
+            else:
+                conn.deliver(seq, staying)
 
     def _on_resync(self, user_id: int) -> None:
         for conn in list(self._users.get(user_id, ())):

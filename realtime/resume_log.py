@@ -19,11 +19,11 @@ from realtime.session_keys import STATE_TTL_S, TOUCH_FN, SessionKeys, seed
 
 LOG_TTL_S = 15 * 60  # resume is for dropped connections; older gaps get a fresh queue
 
-# KEYS: seq st; ARGV: seed
+# KEYS: seq st lastf; ARGV: seed
 _LOCAL_SEQ = """
 if redis.call('EXISTS', KEYS[1]) == 0 then redis.call('SET', KEYS[1], ARGV[1]) end
 local s = redis.call('INCR', KEYS[1])
-return {s, tonumber(redis.call('HGET', KEYS[2], 'lastq')) or 0}
+return {s, tonumber(redis.call('HGET', KEYS[2], 'lastq')) or 0, tonumber(redis.call('GET', KEYS[3])) or 0}
 """
 
 # KEYS: st seq log floor excl ev
@@ -60,10 +60,11 @@ touch(ARGV[10], KEYS[1], KEYS[5], KEYS[6])
 return s
 """
 
-# KEYS: seq; ARGV: seed body channel
+# KEYS: seq lastf; ARGV: seed body channel ttl
 _PUBLISH_FRAME = """
 if redis.call('EXISTS', KEYS[1]) == 0 then redis.call('SET', KEYS[1], ARGV[1]) end
 local s = redis.call('INCR', KEYS[1])
+redis.call('SET', KEYS[2], s, 'EX', ARGV[4])
 redis.call('PUBLISH', ARGV[3], 'f' .. string.format('%d', s) .. ':' .. ARGV[2])
 return s
 """
@@ -149,16 +150,19 @@ class ResumeLog:
         """Publish a state frame (``group``, ``playback``) under the stream's next seq. Not
         logged: the latest such frame says it all, and a follower gets a fresh one on joining."""
         return int(await self._publish_frame(
-            keys=[self._keys.key(stream, "seq")], args=[seed(), body, self._keys.channel(stream)]))
+            keys=self._keys.keys(stream, "seq", "lastf"),
+            args=[seed(), body, self._keys.channel(stream), LOG_TTL_S]))
 
     async def raise_seq(self, stream: int, at_least: int) -> None:
         """Make the stream's next seq exceed ``at_least`` (a connection switching streams)."""
         await self._raise(keys=[self._keys.key(stream, "seq")], args=[seed(), at_least])
 
-    async def local_seq(self, user_id: int) -> tuple[int, int]:
-        """A seq for a connection-local frame, and the seq of the user's latest queue frame."""
-        seq, lastq = await self._local(keys=self._keys.keys(user_id, "seq", "st"), args=[seed()])
-        return int(seq), int(lastq)
+    async def local_seq(self, user_id: int) -> tuple[int, int, int]:
+        """A seq for a connection-local frame, and the seqs of the stream's latest queue frame
+        and latest state frame (a local frame must not overtake either while it is on the bus)."""
+        seq, lastq, lastf = await self._local(keys=self._keys.keys(user_id, "seq", "st", "lastf"),
+                                              args=[seed()])
+        return int(seq), int(lastq), int(lastf)
 
     async def publish_queue(
         self, user_id: int, ver: int, fill: Ranked | None, upcoming: list[Ranked],

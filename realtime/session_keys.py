@@ -19,6 +19,8 @@ and every change is one Lua script (atomic, one round trip). Keys, under
 - ``log``    list: ``"<seq>:<compact snapshot>"``, the last ws_resume_window queue frames.
 - ``floor``  every queue frame with a seq above this is in ``log`` (absent: the log expired).
 - ``conns``  sorted set: open connections (member: connection id; score: expiry time).
+- ``lastf``  the seq of the latest state frame (``group``, ``playback``) published on the
+             stream; a connection-local frame waits for it as for the latest queue frame.
 
 A listening group (app/groups.py) has a session of the same shape, keyed by its *stream id*
 ``-<group id>`` (user ids are positive, so the two never meet): one queue, one seq counter, one

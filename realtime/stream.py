@@ -70,10 +70,14 @@ class ConnectionStream:
             return
         seq = 0
         for _ in range(SEQ_ATTEMPTS):
-            seq, latest_queue = await self._log.local_seq(conn.stream)
-            if latest_queue > conn.cursor and not await conn.wait_cursor(latest_queue, CATCH_UP_WAIT_S):
+            seq, latest_queue, latest_state = await self._log.local_seq(conn.stream)
+            latest = max(latest_queue, latest_state)
+            if (latest > conn.cursor and not await conn.wait_cursor(latest, CATCH_UP_WAIT_S)
+                    and latest_queue > conn.cursor):
+                # The bus lost a queue frame (Redis reconnecting): take it from the log. A lost
+                # state frame cannot be replayed; the next one (or a group_join) says it all.
                 conn.hold()  # resync() releases it: bus frames wait behind the replay
-                await self.resync(conn)  # the bus lost it (Redis reconnecting): take it from the log
+                await self.resync(conn)
             if seq > conn.cursor:
                 break
             # A newer queue frame arrived while the seq was being fetched: take a later one.

@@ -130,13 +130,17 @@ async def test_seqs_increase_and_a_lost_counter_restarts_above_the_old_ones(
 ) -> None:
     store = store_for(redis_client, prefix)
     await store.state.init(USER, None, [], set())
-    first, _ = await store.log.local_seq(USER)
+    first, _, _ = await store.log.local_seq(USER)
     q = await publish(store, 1, ranked(1))
-    second, latest = await store.log.local_seq(USER)
-    assert q is not None and first < q < second and latest == q
+    second, latest, state = await store.log.local_seq(USER)
+    assert q is not None and first < q < second and latest == q and state == 0
+    # A state frame (group, playback) takes a seq of the same counter and is reported too.
+    f = await store.log.publish_frame(USER, b"\x80")
+    fourth, latest, state = await store.log.local_seq(USER)
+    assert second < f < fourth and latest == q and state == f
     await redis_client.delete(store.keys.key(USER, "seq"))  # Redis lost it
-    third, _ = await store.log.local_seq(USER)
-    assert third > second
+    third, _, _ = await store.log.local_seq(USER)
+    assert third > fourth
 
 
 async def test_resume_replays_the_log_while_it_reaches_back(
