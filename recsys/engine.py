@@ -4,6 +4,13 @@ Orchestration only: queries go to the TrackIndex, text to the AsyncEncoder, rank
 arithmetic to recsys.session / recsys.diversify, words to recsys.reasons. Each public call
 makes one index query for its candidates (plus a cached retrieve when it needs the vectors
 of given tracks), and never calls the encoder for feedback events.
+
+Retrieval runs over all three vectors once a session (or a listener's taste) has a collab
+target: ``search_blend`` gets the target with the model version it was built from and
+``BlendWeights(text, audio, collab=Tuning.collab_weight)``; the index scales the collab side
+per track by its confidence, so cold tracks are ranked on content, and drops it when it
+holds another model. Without a collab target (a new listener, no model yet) the query is
+exactly the content query.
 """
 
 from __future__ import annotations
@@ -63,6 +70,14 @@ def named_vectors(point: IndexPoint) -> dict[str, np.ndarray]:
     return {"text": point.text, "audio": point.audio, **extra_vectors(point)}
 
 
+@dataclass(frozen=True, slots=True)
+class CollabTarget:
+    """A session's collab query vector and the model version it was built from."""
+
+    vector: np.ndarray
+    version: str | None
+
+
 class UnknownTrack(KeyError):
     """A track id the index does not hold."""
 
@@ -100,8 +115,10 @@ class _PointCache:
         for h in hits:
             if h.text is not None and h.audio is not None:
                 # Copies: a hit's vectors are rows of its whole result matrix, and one cached
-                # row would keep the entire matrix alive.
-                self.put(IndexPoint(h.id, h.text.copy(), h.audio.copy(), h.payload))
+                # row would keep the entire matrix alive. The collab vector too: feedback on a
+                # track served from this cache must steer the collab target as well.
+                collab = None if h.collab is None else np.array(h.collab, dtype=np.float32)
+                self.put(IndexPoint(h.id, h.text.copy(), h.audio.copy(), h.payload, collab))
 
 
 def _noted(reason: str, over_cap: bool) -> str:
@@ -202,10 +219,28 @@ class Engine:
         weights: BlendWeights,
         flt: TrackFilter | None,
         pool: int,
+        collab: CollabTarget | None = None,
     ) -> list[Hit]:
-        hits = await self.index.search_blend(text if weights.text > 0 else None, audio, weights, flt, pool)
+        if collab is None or weights.collab <= 0:
+            hits = await self.index.search_blend(
+                text if weights.text > 0 else None, audio, weights, flt, pool
+            )
+        else:
+            hits = await self.index.search_blend(
+                text if weights.text > 0 else None, audio, weights, flt, pool,
+                collab_vec=collab.vector, collab_version=collab.version,
+            )
         self._cache.put_hits(hits)
         return hits
+
+    def _query(self, targets: SessionTargets) -> tuple[BlendWeights, CollabTarget | None]:
+        """The blend weights and collab target of a session's query: the collab side joins
+        when the session has a collab target and Tuning.collab_weight is positive."""
+        vector = targets.extra.get("collab")
+        if vector is None or self.tuning.collab_weight <= 0:
+            return targets.weights, None
+        weights = BlendWeights(targets.weights.text, targets.weights.audio, self.tuning.collab_weight)
+        return weights, CollabTarget(vector, targets.collab_version)
 
     async def _pick(
         self,
@@ -219,18 +254,19 @@ class Engine:
         per_artist: int,
         relevance: Relevance,
         taken: Iterable[DuplicateKey | None] = (),
+        collab: CollabTarget | None = None,
     ) -> _Picked:
         """``size`` hits by MMR from a pool without near-duplicates, never fewer than the
         catalog allows: a pool too small is asked again larger, then the per-artist cap is
         relaxed step by step (x2, x4, ... then none). Only a catalog that truly runs out of
         matching tracks gives fewer."""
         taken = list(taken)
-        pool = distinct(await self._blend(text, audio, weights, flt, pool_size), taken)
+        pool = distinct(await self._blend(text, audio, weights, flt, pool_size, collab), taken)
         scores = relevance(pool)
         chosen = mmr(pool, size, lam=lam, max_per_artist=per_artist, relevance=scores)
         if len(chosen) < size and pool_size < MAX_POOL:
             larger = min(pool_size * POOL_GROWTH, MAX_POOL)
-            pool = distinct(await self._blend(text, audio, weights, flt, larger), taken)
+            pool = distinct(await self._blend(text, audio, weights, flt, larger, collab), taken)
             scores = relevance(pool)
             chosen = mmr(pool, size, lam=lam, max_per_artist=per_artist, relevance=scores)
         cap: int | None = per_artist
@@ -254,14 +290,16 @@ class Engine:
         weights = query.weights if query.text_vector is not None else AUDIO_ONLY_WEIGHTS
         profile: SessionProfile | None = None
         relevance: Relevance = self._popular
+        collab: CollabTarget | None = None
         if taste is not None:
             profile = SessionProfile(mood=query, tuning=self.tuning, taste=taste)
             targets = profile.targets()
-            text, audio, weights = targets.text, targets.audio, targets.weights
+            text, audio = targets.text, targets.audio
+            weights, collab = self._query(targets)
             relevance = self._relevance(targets, set())
         picked = await self._pick(
-            text, audio, weights, flt or TrackFilter(), min(max(3 * limit, 60), 300), limit, 0.85, 2,
-            relevance,
+            text, audio, weights, flt or TrackFilter(), min(max(3 * limit, 60), 300), limit,
+            self.tuning.recommend_lambda, 2, relevance, collab=collab,
         )
         tracks = [
             _scored(h, _noted(self._taste_reason(h, profile) or mood_reason(h.payload, query),
@@ -416,9 +454,10 @@ class Engine:
         ]
         if playing_payload is not None:
             taken.append(duplicate_key(playing_payload))
+        weights, collab = self._query(targets)
         picked = await self._pick(
-            targets.text, targets.audio, targets.weights, profile.flt.excluding(excluded),
-            min(max(2 * size, 40), 200), size, 0.85, 2, relevance, taken,
+            targets.text, targets.audio, weights, profile.flt.excluding(excluded),
+            min(max(2 * size, 40), 200), size, 0.85, 2, relevance, taken, collab,
         )
         if not picked.chosen:
             return []

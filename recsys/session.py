@@ -23,7 +23,13 @@ positive (its pull centroids) and one more negative (its push centroids), each w
 ``taste_weight`` times the taste's strength: at most half a fresh like by default, so it
 colours the first queue and then yields to the session's own feedback. Named vectors beyond
 text and audio (``extra``, e.g. "collab" when the index has it) are averaged the same way and
-returned as targets for re-ranking.
+returned as targets: the collab target joins the index query itself (recsys.engine) and
+re-ranks the pool.
+
+Collab vectors of two models live in two unrelated spaces, so the collab target is built
+from ONE model only: the model of the newest event that carries a collab vector (the taste's
+collab centroid counts only when it came from that same model). ``SessionTargets
+.collab_version`` names it, and the index drops the collab side if it meanwhile holds another.
 """
 
 from __future__ import annotations
@@ -62,6 +68,7 @@ class SessionEvent:
     title: str | None
     artists: frozenset[str]
     extra: dict[str, np.ndarray] = field(default_factory=dict)  # other named vectors ("collab")
+    collab_version: str | None = None  # the model of extra["collab"] (payload collab_version)
 
 
 @dataclass(slots=True)
@@ -80,6 +87,7 @@ class SessionTargets:
     positives: list[Signal]
     negatives: list[Signal]
     extra: dict[str, np.ndarray] = field(default_factory=dict)  # targets of other named vectors
+    collab_version: str | None = None  # the model extra["collab"] was built from
 
 
 def _saturation(total_weight: float) -> float:
@@ -87,13 +95,22 @@ def _saturation(total_weight: float) -> float:
     return 1.0 - float(np.exp(-total_weight))
 
 
+def _vectors(event: SessionEvent, collab_version: str | None) -> dict[str, np.ndarray]:
+    """An event's named vectors; its collab vector only if it is of ``collab_version``."""
+    found = {"text": event.text, "audio": event.audio, **event.extra}
+    if "collab" in found and event.collab_version != collab_version:
+        del found["collab"]
+    return found
+
+
 def _side(
-    signals: list[Signal], taste_weight: float, taste: dict[str, np.ndarray]
+    signals: list[Signal], taste_weight: float, taste: dict[str, np.ndarray], collab_version: str | None
 ) -> tuple[dict[str, np.ndarray], float]:
     """Weighted means per named vector of one side's signals, the taste's centroids counting
-    as one more signal of ``taste_weight``; and the side's total weight."""
+    as one more signal of ``taste_weight``; and the side's total weight. Collab vectors of
+    another model than ``collab_version`` are left out (the caller drops the taste's)."""
     items: list[tuple[float, dict[str, np.ndarray]]] = [
-        (abs(s.weight), {"text": s.event.text, "audio": s.event.audio, **s.event.extra}) for s in signals
+        (abs(s.weight), _vectors(s.event, collab_version)) for s in signals
     ]
     if taste_weight > 0 and taste:
         items.append((taste_weight, taste))
@@ -161,6 +178,7 @@ class SessionProfile:
         if vectors is None:
             return
         title = (payload or {}).get("title")
+        version = (payload or {}).get("collab_version")
         self.events.append(
             SessionEvent(
                 track_id=track_id,
@@ -171,6 +189,7 @@ class SessionProfile:
                 title=str(title) if title else None,
                 artists=artists,
                 extra={k: np.asarray(v, dtype=np.float32) for k, v in (extra or {}).items()},
+                collab_version=str(version) if version else None,
             )
         )
 
@@ -209,9 +228,26 @@ class SessionProfile:
             signals.append(Signal(event, base * 0.5 ** (age[track_id] / self.tuning.half_life_tracks)))
         return signals
 
+    def collab_version(self) -> str | None:
+        """The model the collab target is built from: that of the newest event with a collab
+        vector, else the taste's."""
+        for event in reversed(self.events):
+            if "collab" in event.extra and event.collab_version is not None:
+                return event.collab_version
+        taste = self.taste
+        return taste.collab_version if taste is not None and "collab" in taste.pull else None
+
+    def _taste_vectors(self, side: dict[str, np.ndarray], version: str | None) -> dict[str, np.ndarray]:
+        """The taste's centroids of one side, its collab one only if of ``version``."""
+        taste = self.taste
+        if taste is None or "collab" not in side or taste.collab_version == version:
+            return side
+        return {name: v for name, v in side.items() if name != "collab"}
+
     def targets(self) -> SessionTargets:
         """The query the next queue is drawn from: the mood, moved by the session's events."""
         signals = self.signals()
+        version = self.collab_version()
         positives = [s for s in signals if s.weight > 0]
         negatives = [s for s in signals if s.weight < 0]
         mood = self.mood
@@ -227,7 +263,8 @@ class SessionProfile:
         taste_pull = self.tuning.taste_weight * taste.pull_strength if taste is not None else 0.0
         taste_push = self.tuning.taste_weight * taste.push_strength if taste is not None else 0.0
         extra: dict[str, np.ndarray] = {}
-        pos, pos_total = _side(positives, taste_pull, taste.pull if taste is not None else {})
+        taste_pulls = self._taste_vectors(taste.pull, version) if taste is not None else {}
+        pos, pos_total = _side(positives, taste_pull, taste_pulls, version)
         if pos_total > 0 and "audio" in pos:
             strength = _saturation(pos_total)
             if "text" in pos:
@@ -235,7 +272,8 @@ class SessionProfile:
             audio = audio + self.tuning.pull * strength * (pos["audio"] - audio)
             text_weight = max(text_weight, self.tuning.text_from_likes * strength)
             extra = {name: strength * v for name, v in pos.items() if name not in ("text", "audio")}
-        neg, neg_total = _side(negatives, taste_push, taste.push if taste is not None else {})
+        taste_pushes = self._taste_vectors(taste.push, version) if taste is not None else {}
+        neg, neg_total = _side(negatives, taste_push, taste_pushes, version)
         if neg_total > 0 and "audio" in neg:
             strength = _saturation(neg_total)
             if text is not None and "text" in neg:
@@ -254,4 +292,7 @@ class SessionProfile:
             text_weight = 0.0
         weights = BlendWeights(text=text_weight, audio=1.0 - text_weight)
         extra = {name: v / n for name, v in extra.items() if (n := float(np.linalg.norm(v))) > 1e-6}
-        return SessionTargets(text, audio.astype(np.float32), weights, positives, negatives, extra)
+        return SessionTargets(
+            text, audio.astype(np.float32), weights, positives, negatives, extra,
+            version if "collab" in extra else None,
+        )

@@ -12,7 +12,10 @@ days, a weight), so the server, the offline evaluation and the tests build it al
 - ``pull_strength`` / ``push_strength`` saturate with the evidence (``1 - exp(-total)``): a
   few old plays make a faint taste, a long history a full one;
 - ``artists``: positive plays per artist (normalised name, a display name, the count),
-  most first. Rows without vectors (an artist-level import) count toward artists only.
+  most first. Rows without vectors (an artist-level import) count toward artists only;
+- collab vectors come from one model only (two models' spaces are unrelated): the model
+  most rows carry (``TasteRow.collab_version``; ties: the newest version string), named in
+  ``Taste.collab_version``; other rows' collab vectors are left out.
 A history with no vectors and no artists has no taste: ``None``.
 
 The taste steers a session as one pseudo-signal (recsys.session), weaker than a fresh like,
@@ -45,6 +48,7 @@ class TasteRow:
     vectors: Mapping[str, np.ndarray] = field(default_factory=dict)
     artists: tuple[str, ...] = ()
     weight: float = 1.0  # how many plays the row stands for (aggregated imports: > 1)
+    collab_version: str | None = None  # the model of vectors["collab"], where present
 
 
 @dataclass(frozen=True, slots=True)
@@ -55,6 +59,7 @@ class Taste:
     push_strength: float
     artists: tuple[tuple[str, str, int], ...]  # (normalised name, display name, positive count)
     rows: int
+    collab_version: str | None = None  # the model of pull/push["collab"]
 
     def frequent_artist(self, names: Iterable[str], min_count: int) -> str | None:
         """The display name of the most played of ``names`` if played at least ``min_count``
@@ -91,6 +96,8 @@ def _centroids(items: Weighted) -> tuple[dict[str, np.ndarray], float]:
 
 def build_taste(rows: Iterable[TasteRow], tuning: Tuning = DEFAULT_TUNING) -> Taste | None:
     """The taste of a history (see the module docstring); unknown outcomes are ignored."""
+    rows = list(rows)
+    version = _collab_version(rows)
     positives: list[tuple[float, Mapping[str, np.ndarray]]] = []
     negatives: list[tuple[float, Mapping[str, np.ndarray]]] = []
     counts: dict[str, float] = {}
@@ -104,8 +111,11 @@ def build_taste(rows: Iterable[TasteRow], tuning: Tuning = DEFAULT_TUNING) -> Ta
         decay = 0.5 ** (max(row.age_days, 0.0) / tuning.taste_half_life_days)
         plays = max(row.weight, 0.0)
         weight = base * (1.0 + math.log(plays) if plays >= 1.0 else plays) * decay
-        if row.vectors and weight != 0.0:
-            (positives if weight > 0 else negatives).append((abs(weight), row.vectors))
+        vectors = row.vectors
+        if "collab" in vectors and row.collab_version != version:
+            vectors = {name: v for name, v in vectors.items() if name != "collab"}
+        if vectors and weight != 0.0:
+            (positives if weight > 0 else negatives).append((abs(weight), vectors))
         if base > 0:
             for name in row.artists:
                 key = normalise_name(name)
@@ -124,4 +134,14 @@ def build_taste(rows: Iterable[TasteRow], tuning: Tuning = DEFAULT_TUNING) -> Ta
         push_strength=_saturation(push_total),
         artists=tuple((key, display[key], round(n)) for key, n in top),
         rows=seen,
+        collab_version=version if ("collab" in pull or "collab" in push) else None,
     )
+
+
+def _collab_version(rows: Sequence[TasteRow]) -> str | None:
+    """The model most rows' collab vectors come from (ties: the newest version string)."""
+    counts: dict[str, int] = {}
+    for row in rows:
+        if "collab" in row.vectors and row.collab_version:
+            counts[row.collab_version] = counts.get(row.collab_version, 0) + 1
+    return max(counts, key=lambda v: (counts[v], v)) if counts else None

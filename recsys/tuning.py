@@ -18,6 +18,10 @@ class Tuning:
     # evaluation; 0.1 cut the simulated skip rate and raised mood precision there.
     popularity_weight: float = 0.1
     disliked_artist_penalty: float = 0.08
+    # MMR trade-off of a one-shot mood list (Engine.recommend): 1 = pure relevance. 0.85 before
+    # the offline evaluation; 0.95 raised mood precision there (the per-artist cap of 2 keeps
+    # the list varied).
+    recommend_lambda: float = 0.95
     liked_reason_min_similarity: float = 0.55
     # The live session (recsys.session).
     half_life_tracks: float = 8.0  # the offline evaluation chose it over 3-4
@@ -35,6 +39,10 @@ class Tuning:
     frequent_artist_min: int = 3  # positive outcomes that make an artist one they "often play"
     # Extra named vectors (e.g. "collab") re-rank a pool by closeness to the session's target.
     extra_vector_weight: float = 0.15
+    # The collab side of the index query (BlendWeights.collab) when a session or taste has a
+    # collab target; text + audio weigh 1 together, and the index scales this per track by
+    # its collab confidence (a cold track is ranked on content alone).
+    collab_weight: float = 1.0
 
     def with_values(self, values: Mapping[str, float]) -> Tuning:
         """A copy with some numbers changed; ValueError for a name that is not a field.

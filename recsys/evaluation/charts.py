@@ -261,4 +261,25 @@ def write_charts(results: dict[str, Any], out: Path) -> list[Path]:
         written.append(mood_precision(results["moods"], out / "mood_p20.png"))
     if "lastfm" in results and results["lastfm"]["users"]:
         written.append(lastfm_ndcg(results["lastfm"], out / "lastfm_ndcg10.png"))
+    if results.get("groups") and results["groups"]["policies"]:
+        written.append(groups_keep(results["groups"], out / "groups_keep.png"))
     return written
+
+
+def groups_keep(groups: dict[str, Any], path: Path) -> Path:
+    """Listening together: mean and least-satisfied member's keep rate per queue."""
+    plt = _pyplot()
+    policies = list(groups["policies"])
+    fig, ax = plt.subplots(figsize=(7, 4.2))
+    width = 0.38
+    for i, (key, label, hatch) in enumerate((("keep_rate", "mean member", ""),
+                                             ("least_keep_rate", "least-satisfied member", "//"))):
+        xs = [p + (i - 0.5) * width for p in range(len(policies))]
+        ax.bar(xs, [groups["policies"][p][key] for p in policies], width, label=label, hatch=hatch,
+               color=["#1f77b4", "#ff7f0e", "#2ca02c"][: len(policies)], edgecolor="black")
+    ax.set_xticks(range(len(policies)), [{"ours": "ours (fair, tastes)", "host": "host's taste",
+                                          "average": "average taste"}.get(p, p) for p in policies])
+    ax.set_ylabel("keep rate")
+    ax.set_title(f"Listening together: {groups['groups']} groups of 3-5, {groups['length']} tracks")
+    ax.legend()
+    return _save(plt, fig, path)

@@ -79,6 +79,7 @@ def parser() -> argparse.ArgumentParser:
     p.add_argument(
         "--history-users", type=int, default=None, help="users in the Last.fm part (default 1000; --quick 60)"
     )
+    p.add_argument("--groups", type=int, default=None, help="listening groups of 3-5 (default 40; --quick 2)")
     p.add_argument("--user-ids", type=_ids, default=None, help="exactly these HetRec user ids, e.g. 2,3,4")
     p.add_argument("--length", type=int, default=30, help="tracks per simulated session")
     p.add_argument("--max-tracks", type=int, default=None, help="catalog cap (default none; --quick 300)")
@@ -96,6 +97,10 @@ def parser() -> argparse.ArgumentParser:
         default=[],
         metavar="MODULE.NAME=VALUE",
         help="what-if: run with an engine constant changed, e.g. session.TEXT_FROM_LIKES=0.8 (repeatable)",
+    )
+    p.add_argument(
+        "--no-collab", action="store_true",
+        help="the engine without the evaluation's collab model (content vectors only)",
     )
     p.add_argument("--no-charts", action="store_true")
     p.add_argument("-v", "--verbose", action="store_true")
@@ -134,6 +139,7 @@ def main(argv: list[str] | None = None) -> int:
         quick=args.quick,
         users=args.users,
         history_users=args.history_users,
+        groups=args.groups,
         user_ids=args.user_ids,
         length=args.length,
         max_tracks=args.max_tracks,
@@ -141,6 +147,7 @@ def main(argv: list[str] | None = None) -> int:
         immediate=not args.no_immediate,
         optimize=not args.no_optimize,
         overrides=overrides,
+        collab=not args.no_collab,
     )
     try:
         results = asyncio.run(run_evaluation(config))

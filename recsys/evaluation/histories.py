@@ -2,10 +2,13 @@
 
 Each user's catalog artists are split 80/20 (seeded); the 20% are hidden and must be found.
 Only catalog artists count, on both sides, so every method sees the same information.
-- engine: the user's most-played training artists become "like" events (one track each,
-  strongest last, since the session weighs recent events most) in a session without a
-  mood, with the training artists filtered out; Engine.next_queue's tracks, folded to
-  their artists in order, are the ranking. This is the live session's own ranking.
+- engine: the user's training part is their imported history, i.e. their long-term taste
+  (recsys.evaluation.tastes), and their most-played training artists also become "like"
+  events (one track each, strongest last, since the session weighs recent events most) in a
+  session without a mood, with the training artists filtered out; Engine.next_queue's
+  tracks, folded to their artists in order, are the ranking. This is the live session's own
+  ranking, over all three vectors when the index has the evaluation's collab model (trained
+  on the training parts only: recsys.evaluation.collab_model).
 - popularity: artists by number of training listeners.
 - als: implicit-feedback matrix factorisation (the ``implicit`` package, CPU), BM25-
   weighted play counts, trained on every user's training part.
@@ -26,6 +29,7 @@ from recsys.engine import Engine
 from recsys.evaluation.dataset import EvalCatalog
 from recsys.evaluation.hetrec import HetRec
 from recsys.evaluation.metrics import mean, ndcg_at, precision_at, recall_at
+from recsys.evaluation.tastes import history_taste
 from recsys.index.base import TrackFilter
 
 K = 10
@@ -81,7 +85,8 @@ async def engine_ranking(
     rng = random.Random(f"{seed}:seeds:{user}")
     seeds = [rng.choice(catalog.by_artist[a]) for a in reversed(strongest)]
     banned = sorted({name for a in train for name in catalog.payload_names.get(a, ())})
-    profile = await engine.new_session(None, TrackFilter(artists_not=banned))
+    taste = await history_taste(engine, catalog, train)
+    profile = await engine.new_session(None, TrackFilter(artists_not=banned), taste=taste)
     await engine.points(seeds)  # one retrieve for all events
     for track_id in seeds:
         await engine.observe(profile, track_id, "like")

@@ -5,6 +5,11 @@ the built shard is kept under the cache folder, named by a hash of exactly what 
 indexed (recsys.evaluation.dataset.catalog_fingerprint plus a format version). A folder
 counts as built only once a marker file is written after the last upsert and the HNSW
 build, so an interrupted build is never reused: it is removed and redone.
+
+An index with a collaborative model (``cached_collab_index``) is a copy of the content
+index with the model installed by ``replace_collab``, in its own folder named by the
+content key AND the model's version (a hash of what it was trained on): a different model
+is a different folder, never a stale one.
 """
 
 from __future__ import annotations
@@ -14,12 +19,14 @@ import json
 import logging
 import shutil
 import time
+from collections.abc import Awaitable, Callable
 from pathlib import Path
 
 from recsys.catalog import CatalogTrack
 from recsys.encoder import AsyncEncoder
 from recsys.evaluation.dataset import catalog_fingerprint
 from recsys.index import TrackIndex, open_index
+from recsys.index.base import CollabVectors
 from recsys.index.builder import index_tracks
 from recsys.text import TEXT_VERSION
 
@@ -48,8 +55,7 @@ async def cached_index(
     ``label`` names the variant ("full", "mood-blind"); other builds of the same label are
     removed when a new one is made, so the cache holds one shard per variant.
     """
-    key = f"{FORMAT_VERSION}.{TEXT_VERSION}-{catalog_fingerprint(tracks)}"[:24]
-    folder = cache_dir / f"{label}-{key}"
+    folder = cache_dir / f"{label}-{content_key(tracks)}"
     marker = folder / MARKER
     if marker.is_file():
         index = open_index(None, folder, "tracks")
@@ -70,6 +76,62 @@ async def cached_index(
     marker.write_text(json.dumps(built))
     log.info("built the %s index (%d tracks) in %.0f s", label, len(tracks), built["seconds"])
     return index, False
+
+
+def content_key(tracks: list[CatalogTrack]) -> str:
+    """What a content index is keyed on: format, text version, catalog fingerprint."""
+    return f"{FORMAT_VERSION}.{TEXT_VERSION}-{catalog_fingerprint(tracks)}"[:24]
+
+
+async def cached_collab_index(
+    tracks: list[CatalogTrack],
+    encoder: AsyncEncoder,
+    cache_dir: Path,
+    label: str,
+    version: str,
+    make_model: Callable[[TrackIndex], Awaitable[CollabVectors]],
+    optimize: bool = True,
+) -> tuple[TrackIndex, bool]:
+    """An opened index holding ``tracks`` with the collab model ``version`` installed; True
+    as second value when it came from the cache.
+
+    On a miss, ``make_model`` is called with the content index (it reads the tracks' content
+    vectors for the cold-track fallback) and must return the model named ``version``; the
+    content folder is then copied and the model installed into the copy.
+    """
+    collab_label = f"{label}+collab"
+    folder = cache_dir / f"{collab_label}-{content_key(tracks)}-{version}"
+    marker = folder / MARKER
+    if marker.is_file():
+        index = open_index(None, folder, "tracks")
+        await index.ensure()
+        if await index.count() == len(tracks) and (await index.collab_info())[0] == version:
+            return index, True
+        await index.close()
+    base, _ = await cached_index(tracks, encoder, cache_dir, label, optimize)
+    started = time.perf_counter()
+    try:
+        model = await make_model(base)
+    finally:
+        await base.close()
+    if model.version != version:
+        raise ValueError(f"the model is {model.version!r}, the cache expected {version!r}")
+    source = cache_dir / f"{label}-{content_key(tracks)}"
+    await asyncio.to_thread(_clear, cache_dir, collab_label, folder)
+    await asyncio.to_thread(_copy_shard, source, folder)
+    index = open_index(None, folder, "tracks")
+    await index.ensure()
+    await index.replace_collab(model)
+    built = {"tracks": len(tracks), "collab_version": version,
+             "seconds": round(time.perf_counter() - started, 1)}
+    marker.write_text(json.dumps(built))
+    log.info("installed collab model %s in the %s index in %.0f s", version, label, built["seconds"])
+    return index, False
+
+
+def _copy_shard(source: Path, folder: Path) -> None:
+    shutil.rmtree(folder, ignore_errors=True)
+    shutil.copytree(source, folder, ignore=shutil.ignore_patterns(MARKER))
 
 
 def _clear(cache_dir: Path, label: str, folder: Path) -> None:

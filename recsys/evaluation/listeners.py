@@ -22,7 +22,7 @@ import math
 import random
 from collections import defaultdict
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 from scipy import sparse
@@ -100,6 +100,8 @@ class Listener:
     threshold: float
     mood: str  # the preset the session starts from
     seed: int
+    # The visible half with play counts: what a returning listener's imported history holds.
+    visible_plays: dict[str, int] = field(default_factory=dict)
 
     def react(self, track_id: int, artist: str | None) -> Reaction:
         draw = random.Random(f"{self.seed}:{self.user}:{track_id}")
@@ -161,4 +163,5 @@ def make_listener(
         threshold=max(threshold, 1e-9),  # a tag-less artist (cosine 0) is never "close"
         mood=closest_preset(space, taste, user),
         seed=seed,
+        visible_plays={k: plays[k] for k in sorted(visible)},
     )

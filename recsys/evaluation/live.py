@@ -10,7 +10,10 @@ four ways:
 - popularity: the most popular tracks among the 300 that fit the mood best;
 - random: tracks drawn uniformly from the catalog.
 Optionally a fifth, live_immediate: the live session with the skip lag removed (the
-queue recomputed before a skip advances), to show what that lag costs.
+queue recomputed before a skip advances), to show what that lag costs; and ``returning``:
+the live session of the same listener returning with their imported history (the visible
+half of their artists, recsys.evaluation.tastes) as long-term taste, same mood. The hidden
+half, which they judge by, is never in that taste nor in the collab model's training.
 """
 
 from __future__ import annotations
@@ -28,8 +31,10 @@ from recsys.evaluation.listeners import Listener, Reaction
 from recsys.evaluation.metrics import mean, median, tracks_until_streak
 from recsys.evaluation.session_sim import AdvanceMode, LiveSession
 from recsys.moods import AUDIO_ONLY_WEIGHTS, MoodSpec
+from recsys.taste import Taste
 
 POLICIES = ("live", "static", "popularity", "random")
+RETURNING_FIRST = 5  # the returning part compares skip rates over the first 5 tracks
 POPULARITY_POOL = 300
 STREAK = 3
 
@@ -50,10 +55,11 @@ class Session:
 
 
 async def play_live(
-    engine: Engine, catalog: EvalCatalog, listener: Listener, length: int, advance: AdvanceMode = "store"
+    engine: Engine, catalog: EvalCatalog, listener: Listener, length: int, advance: AdvanceMode = "store",
+    taste: Taste | None = None,
 ) -> list[Played]:
     """A live session: the listener reacts to whatever is playing, the app re-ranks."""
-    session = LiveSession(engine, MoodSpec(preset=listener.mood), advance)
+    session = LiveSession(engine, MoodSpec(preset=listener.mood), advance, taste)
     current = await session.start()
     played: list[Played] = []
     while current is not None and len(played) < length:
@@ -108,33 +114,52 @@ def play_list(catalog: EvalCatalog, listener: Listener, ids: Sequence[int]) -> l
 
 
 async def run_listener(
-    engine: Engine, catalog: EvalCatalog, listener: Listener, length: int, immediate: bool
+    engine: Engine,
+    catalog: EvalCatalog,
+    listener: Listener,
+    length: int,
+    immediate: bool,
+    policies: Sequence[str] = POLICIES,
+    taste: Taste | None = None,
 ) -> list[Session]:
-    sessions = [
-        Session(listener.user, "live", listener.mood, await play_live(engine, catalog, listener, length)),
-        Session(
-            listener.user,
-            "static",
-            listener.mood,
-            play_list(catalog, listener, await static_queue(engine, listener, length)),
-        ),
-        Session(
-            listener.user,
-            "popularity",
-            listener.mood,
-            play_list(catalog, listener, await popularity_queue(engine, catalog, listener, length)),
-        ),
-        Session(
-            listener.user,
-            "random",
-            listener.mood,
-            play_list(catalog, listener, random_queue(catalog, listener, length)),
-        ),
-    ]
+    """The listener's sessions under ``policies`` (+ live_immediate; + returning when a
+    ``taste`` is given)."""
+    sessions: list[Session] = []
+    if "live" in policies:
+        played = await play_live(engine, catalog, listener, length)
+        sessions.append(Session(listener.user, "live", listener.mood, played))
+    if "static" in policies:
+        ids = await static_queue(engine, listener, length)
+        sessions.append(Session(listener.user, "static", listener.mood, play_list(catalog, listener, ids)))
+    if "popularity" in policies:
+        ids = await popularity_queue(engine, catalog, listener, length)
+        played = play_list(catalog, listener, ids)
+        sessions.append(Session(listener.user, "popularity", listener.mood, played))
+    if "random" in policies:
+        ids = random_queue(catalog, listener, length)
+        sessions.append(Session(listener.user, "random", listener.mood, play_list(catalog, listener, ids)))
     if immediate:
         played = await play_live(engine, catalog, listener, length, advance="immediate")
         sessions.append(Session(listener.user, "live_immediate", listener.mood, played))
+    if taste is not None:
+        played = await play_live(engine, catalog, listener, length, taste=taste)
+        sessions.append(Session(listener.user, "returning", listener.mood, played))
     return sessions
+
+
+def returning_summary(policies: dict[str, Any]) -> dict[str, Any]:
+    """The returning part's figures: skip rates over the first tracks, returning vs new."""
+    new, back = policies["live"], policies["returning"]
+    first_new, first_back = new["skip_rate_first5"], back["skip_rate_first5"]
+    return {
+        "first": RETURNING_FIRST,
+        "skip_rate_first5": first_back,
+        "skip_rate_first5_new": first_new,
+        "ratio_first5": first_back / first_new if first_new else None,
+        "skip_rate": back["skip_rate"],
+        "skip_rate_new": new["skip_rate"],
+        "vs_new": back.get("vs_live"),
+    }
 
 
 def summarise(sessions: Sequence[Session], listeners: dict[int, Listener], length: int) -> dict[str, Any]:

@@ -6,6 +6,9 @@ import json
 from pathlib import Path
 from typing import Any
 
+from recsys.evaluation.groups import bench_rows as groups_bench
+from recsys.evaluation.groups import table_lines as groups_table
+
 
 def _f(value: float | None, digits: int = 3) -> str:
     return "-" if value is None else f"{value:.{digits}f}"
@@ -93,6 +96,30 @@ def table(results: dict[str, Any]) -> str:
         for method in ("engine", "popularity", "als"):
             s = hist[method]
             lines.append(f"{method:<12}{_f(s['p10']):>8}{_f(s['r10']):>8}{_f(s['ndcg10']):>9}")
+    back = results.get("returning")
+    if back:
+        lines.append("")
+        lines.append(
+            f"4. Returning listeners: {back['listeners']} listeners, their visible half imported as "
+            "history, then the same mood's session"
+        )
+        ratio = back["ratio_first5"]
+        lines.append(
+            f"skip rate first {back['first']}: returning {_f(back['skip_rate_first5'])}, "
+            f"new {_f(back['skip_rate_first5_new'])} (ratio {_f(ratio)}); whole session: returning "
+            f"{_f(back['skip_rate'])}, new {_f(back['skip_rate_new'])}"
+        )
+    together = results.get("groups")
+    if together and together["policies"]:
+        lines += ["", *groups_table(together)]
+    collab = results.get("collab")
+    if collab:
+        lines.append("")
+        lines.append(
+            f"collab model {collab['version']}: {collab['rows']:,} artist-level rows of "
+            f"{collab['users']:,} users (training parts; {collab['excluded_listeners']} simulated "
+            "listeners left out)"
+        )
     seconds = results.get("seconds", {})
     if seconds:
         lines.append("")
@@ -140,6 +167,15 @@ def bench(results: dict[str, Any]) -> list[tuple[str, float, str]]:
                     (prefix, float(moods[key]["led"]), "moods"),
                     (prefix.replace("_led", "_only_share"), moods[key]["name_only_share"], "ratio"),
                 ]
+    back = results.get("returning")
+    if back:
+        out += [
+            ("returning_skip_rate_first5", back["skip_rate_first5"], "ratio"),
+            ("returning_skip_rate_first5_new", back["skip_rate_first5_new"], "ratio"),
+            ("returning_skip_rate", back["skip_rate"], "ratio"),
+        ]
+        if back["ratio_first5"] is not None:
+            out.append(("returning_first5_vs_new", back["ratio_first5"], "ratio"))
     hist = results.get("lastfm")
     if hist:
         out += [
@@ -150,6 +186,8 @@ def bench(results: dict[str, Any]) -> list[tuple[str, float, str]]:
             ("lastfm_recall10", hist["engine"]["r10"], "ratio"),
             ("lastfm_users", float(hist["users"]), "users"),
         ]
+    if results.get("groups"):
+        out += groups_bench(results["groups"])
     return out
 
 

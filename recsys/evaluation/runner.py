@@ -1,12 +1,19 @@
-"""Runs the three measures on one catalog and collects their results in one dict.
+"""Runs the measures on one catalog and collects their results in one dict.
 
-Owns the order of work and the shared pieces (catalog, HetRec tables, encoder, the two
-cached indexes); each measure lives in its own module. Sampling of users is seeded and
-recorded in the results, so a run can be repeated exactly.
+Owns the order of work and the shared pieces (catalog, HetRec tables, encoder, the cached
+indexes, the collab model); each measure lives in its own module. Sampling of users is
+seeded and recorded in the results, so a run can be repeated exactly.
+
+The engine of the live, returning and Last.fm parts searches an index with a collab model
+trained on what it may see (recsys.evaluation.collab_model: the HetRec training parts, the
+simulated listeners left out). The listeners and the split are therefore settled before
+the index, whichever parts run, so that the same seed always gives the same model.
+``--no-collab`` runs the engine on the content index alone (the before/after comparison).
 """
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import random
 import time
@@ -19,20 +26,26 @@ import numpy as np
 
 from recsys.encoder import EMBEDDING_DIM, AsyncEncoder, OnnxMiniLM, TextEncoder
 from recsys.engine import Engine
+from recsys.evaluation.collab_model import model_version, train_model, training_rows
 from recsys.evaluation.dataset import EvalCatalog, build_catalog
+from recsys.evaluation.groups import evaluate_groups
 from recsys.evaluation.hetrec import HetRec, load_hetrec
-from recsys.evaluation.histories import evaluate_histories, split_histories
-from recsys.evaluation.index_cache import cached_index
+from recsys.evaluation.histories import Split, evaluate_histories, split_histories
+from recsys.evaluation.index_cache import cached_collab_index, cached_index, content_key
 from recsys.evaluation.listeners import Listener, TagSpace, make_listener
-from recsys.evaluation.live import run_listener, summarise
+from recsys.evaluation.live import POLICIES, returning_summary, run_listener, summarise
 from recsys.evaluation.mood_quality import evaluate_moods
 from recsys.evaluation.overrides import tuning_for
 from recsys.evaluation.tagwords import all_tags, evaluated_moods, without_tags
+from recsys.evaluation.tastes import history_taste
 from recsys.importers.lastfm import load_artist_profiles
+from recsys.index import TrackIndex
+from recsys.index.base import CollabVectors
 
 log = logging.getLogger("musicrec.eval")
 
-PARTS = ("live", "moods", "lastfm")
+PARTS = ("live", "moods", "lastfm", "returning", "groups")
+CONTENT_PAGE = 2000  # points read per retrieve when collecting content for the model
 
 
 @dataclass(slots=True)
@@ -45,6 +58,7 @@ class EvalConfig:
     quick: bool = False
     users: int | None = None  # listeners in the live part (None: the mode's default)
     history_users: int | None = None  # users in the Last.fm part (None: the mode's default)
+    groups: int | None = None  # listening groups of the groups part (None: the mode's default)
     user_ids: list[int] | None = None  # exactly these HetRec users (where eligible)
     length: int = 30
     max_tracks: int | None = None  # catalog cap (None: the mode's default; 0: no cap)
@@ -54,13 +68,16 @@ class EvalConfig:
     min_artists: int = 6
     taste_quantile: float = 0.8
     overrides: dict[str, float] = field(default_factory=dict)  # what-if engine constants
+    collab: bool = True  # the engine's index carries the evaluation's collab model
 
     def resolved(self) -> EvalConfig:
         """Defaults filled in: --quick is small enough for a test, the full run for ~10 min."""
         users = self.users if self.users is not None else (8 if self.quick else 200)
         history = self.history_users if self.history_users is not None else (60 if self.quick else 1000)
         cap = self.max_tracks if self.max_tracks is not None else (300 if self.quick else 0)
-        return EvalConfig(**{**asdict(self), "users": users, "history_users": history, "max_tracks": cap})
+        groups = self.groups if self.groups is not None else (2 if self.quick else 40)
+        return EvalConfig(**{**asdict(self), "users": users, "history_users": history, "max_tracks": cap,
+                             "groups": groups})
 
 
 @dataclass(slots=True)
@@ -159,17 +176,18 @@ async def _run(cfg: EvalConfig) -> dict[str, Any]:
     encoder = AsyncEncoder(MemoEncoder(OnnxMiniLM()))
     cache_dir = cfg.cache_dir
     try:
-        if "live" in cfg.parts or "lastfm" in cfg.parts:
-            index, cached = await cached_index(catalog.tracks, encoder, cache_dir, "full", cfg.optimize)
+        if {"live", "lastfm", "returning", "groups"} & set(cfg.parts):
+            split = split_histories(hetrec, catalog, cfg.seed)
+            listeners, eligible = _listeners(cfg, catalog, hetrec, profiles)
+            index, cached = await _engine_index(cfg, catalog, encoder, split, listeners, results)
             results["catalog"]["index_cached"] = cached
             timer.lap("index")
             engine = Engine(index, encoder, tuning=tuning)
             try:
-                if "live" in cfg.parts:
-                    results["live"] = await _live_part(cfg, engine, catalog, hetrec, profiles)
+                if {"live", "returning"} & set(cfg.parts):
+                    results.update(await _live_part(cfg, engine, catalog, listeners, eligible))
                     timer.lap("live")
                 if "lastfm" in cfg.parts:
-                    split = split_histories(hetrec, catalog, cfg.seed)
                     users = sorted(
                         pick_users(
                             split.evaluable(), cfg.history_users or 0, cfg.user_ids, cfg.seed, "history"
@@ -179,6 +197,12 @@ async def _run(cfg: EvalConfig) -> dict[str, Any]:
                     results["lastfm"] = await evaluate_histories(engine, catalog, split, users, cfg.seed)
                     results["lastfm"]["eligible_users"] = len(split.evaluable())
                     timer.lap("lastfm")
+                if "groups" in cfg.parts:
+                    results["groups"] = await evaluate_groups(
+                        engine, catalog, hetrec, list(listeners.values()), cfg.seed, cfg.groups or 0,
+                        cfg.length,
+                    )
+                    timer.lap("groups")
             finally:
                 await index.close()
         if "moods" in cfg.parts:
@@ -200,9 +224,10 @@ async def _run(cfg: EvalConfig) -> dict[str, Any]:
     return results
 
 
-async def _live_part(
-    cfg: EvalConfig, engine: Engine, catalog: EvalCatalog, hetrec: HetRec, profiles: dict[str, Any]
-) -> dict[str, Any]:
+def _listeners(
+    cfg: EvalConfig, catalog: EvalCatalog, hetrec: HetRec, profiles: dict[str, Any]
+) -> tuple[dict[int, Listener], int]:
+    """The simulated listeners of the live and returning parts (seeded), and the eligible count."""
     space = TagSpace(profiles)
     eligible = [
         u
@@ -216,19 +241,71 @@ async def _live_part(
         listener = make_listener(user, hetrec, catalog, space, cfg.seed, cfg.min_artists, cfg.taste_quantile)
         if listener is not None:
             listeners[user] = listener
-    log.info("live sessions: %d listeners of %d eligible", len(listeners), len(eligible))
+    log.info("simulated listeners: %d of %d eligible", len(listeners), len(eligible))
+    return listeners, len(eligible)
+
+
+async def _engine_index(
+    cfg: EvalConfig,
+    catalog: EvalCatalog,
+    encoder: AsyncEncoder,
+    split: Split,
+    listeners: dict[int, Listener],
+    results: dict[str, Any],
+) -> tuple[TrackIndex, bool]:
+    """The index the engine searches: the content index, with the evaluation's collab model
+    installed unless ``--no-collab``."""
+    if not cfg.collab:
+        return await cached_index(catalog.tracks, encoder, cfg.cache_dir, "full", cfg.optimize)
+    rows = training_rows(split, listeners)
+    version = model_version(rows, content_key(catalog.tracks))
+    stats: dict[str, Any] = {"version": version, "rows": len(rows), "excluded_listeners": len(listeners),
+                             "users": len({r[0] for r in rows})}
+
+    async def make_model(base: TrackIndex) -> CollabVectors:
+        content = {}
+        ids = catalog.ids
+        for start in range(0, len(ids), CONTENT_PAGE):
+            points = await base.points(ids[start:start + CONTENT_PAGE])
+            content.update({t: (p.text, p.audio) for t, p in points.items()})
+        model = await asyncio.to_thread(train_model, rows, catalog, content, version)
+        stats.update({k: v for k, v in model.stats.items() if isinstance(v, int | float)})
+        return model.index_vectors()
+
+    index, cached = await cached_collab_index(
+        catalog.tracks, encoder, cfg.cache_dir, "full", version, make_model, cfg.optimize
+    )
+    results["collab"] = stats
+    return index, cached
+
+
+async def _live_part(
+    cfg: EvalConfig, engine: Engine, catalog: EvalCatalog, listeners: dict[int, Listener], eligible: int
+) -> dict[str, Any]:
+    policies = POLICIES if "live" in cfg.parts else ("live",)
+    returning = "returning" in cfg.parts
+    immediate = cfg.immediate and "live" in cfg.parts
+    log.info("live sessions: %d listeners%s", len(listeners), " (and returning)" if returning else "")
     sessions = []
     for n, listener in enumerate(listeners.values(), start=1):
-        sessions += await run_listener(engine, catalog, listener, cfg.length, cfg.immediate)
+        taste = await history_taste(engine, catalog, listener.visible_plays) if returning else None
+        sessions += await run_listener(engine, catalog, listener, cfg.length, immediate, policies, taste)
         if n % 25 == 0:
             log.info("  %d/%d listeners", n, len(listeners))
     moods: dict[str, int] = {}
     for listener in listeners.values():
         moods[listener.mood] = moods.get(listener.mood, 0) + 1
-    return {
-        "listeners": len(listeners),
-        "eligible": len(eligible),
-        "length": cfg.length,
-        "moods": dict(sorted(moods.items(), key=lambda item: -item[1])),
-        "policies": summarise(sessions, listeners, cfg.length),
-    }
+    summary = summarise(sessions, listeners, cfg.length)
+    out: dict[str, Any] = {}
+    if "live" in cfg.parts:
+        out["live"] = {
+            "listeners": len(listeners),
+            "eligible": eligible,
+            "length": cfg.length,
+            "moods": dict(sorted(moods.items(), key=lambda item: -item[1])),
+            "policies": {k: v for k, v in summary.items() if k != "returning"},
+        }
+    if returning:
+        out["returning"] = {"listeners": len(listeners), **returning_summary(summary),
+                            "policies": {k: summary[k] for k in ("live", "returning")}}
+    return out

@@ -27,6 +27,7 @@ from typing import Literal
 from recsys.actions import advances, excludes
 from recsys.engine import Engine
 from recsys.moods import MoodSpec
+from recsys.taste import Taste
 
 EVENTS_KEPT = 50  # realtime.session_state.EVENTS_KEPT
 QUEUE_SIZE = 20  # realtime.user_queue.QUEUE_SIZE
@@ -37,9 +38,16 @@ AdvanceMode = Literal["store", "immediate"]
 class LiveSession:
     """One listener's session state and the engine calls the live app would make."""
 
-    def __init__(self, engine: Engine, mood: MoodSpec | None, advance: AdvanceMode = "store") -> None:
+    def __init__(
+        self,
+        engine: Engine,
+        mood: MoodSpec | None,
+        advance: AdvanceMode = "store",
+        taste: Taste | None = None,
+    ) -> None:
         self.engine = engine
         self.mood = mood
+        self.taste = taste  # a returning listener's long-term taste (engine_source loads it alike)
         self.advance_mode = advance
         self.events: deque[tuple[int, str]] = deque(maxlen=EVENTS_KEPT)
         self.excluded: set[int] = set()
@@ -81,7 +89,7 @@ class LiveSession:
     async def _recompute(self) -> None:
         self.recomputes += 1
         engine = self.engine
-        profile = await engine.new_session(self.mood)
+        profile = await engine.new_session(self.mood, taste=self.taste)
         if self.events:
             await engine.points(tid for tid, _ in self.events)
             for track_id, action in self.events:

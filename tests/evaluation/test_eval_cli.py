@@ -86,12 +86,16 @@ def test_tiny_run_output(
     assert "1. Live re-ranking" in stdout and "2. Mood quality" in stdout and "3. Last.fm histories" in stdout
 
     results = json.loads((out / "results.json").read_text())
-    assert {"config", "catalog", "live", "moods", "lastfm", "seconds", "bench"} <= set(results)
+    assert {"config", "catalog", "live", "moods", "lastfm", "returning", "collab", "seconds", "bench"} <= set(
+        results
+    )
     assert results["catalog"]["tracks"] == 144 and results["catalog"]["artists"] == 48
     assert results["bench"]["mood_p20"]["value"] == pytest.approx(bench["mood_p20"][0], abs=1e-4)
     live = results["live"]
     assert live["listeners"] == 8
     assert set(live["policies"]) == {"live", "static", "popularity", "random", "live_immediate"}
+    assert set(results["returning"]["policies"]) == {"live", "returning"}
+    assert results["collab"]["excluded_listeners"] == 8
     for stats in live["policies"].values():
         assert len(stats["skip_by_position"]) == 30
         low, high = stats["skip_rate_ci95"]
