@@ -49,10 +49,10 @@ async def store_all(
     return stored, time.perf_counter() - started
 
 
-def finish(report: ImportReport, stored: int, seconds: float) -> None:
+def finish(report: ImportReport, stored: int, seconds: float, exit_on_nothing: bool = True) -> None:
     console.print(report.summary())
     console.print(f"stored {stored:,} tracks in {seconds:.1f} s ({stored / max(seconds, 1e-6):,.0f}/s)")
-    if stored == 0:
+    if stored == 0 and exit_on_nothing:
         console.print("[red]nothing could be imported[/red]")
         raise typer.Exit(1)
 
@@ -116,9 +116,14 @@ def import_audio(
     folder: Annotated[Path, typer.Argument(help="a folder of mp3, flac, ogg, m4a or wav files")],
     workers: Annotated[int, typer.Option(help="analysis processes (0 = one per core)")] = 0,
     no_index: Annotated[bool, typer.Option("--no-index")] = False,
+    watch: Annotated[bool, typer.Option("--watch", help="keep watching: import what is added or changed")]
+    = False,
+    every: Annotated[float, typer.Option(help="with --watch: seconds between looks", min=1.0)] = 30.0,
 ) -> None:
-    """A local audio folder: tags with mutagen, audio features computed from the sound."""
+    """A local audio folder: tags with mutagen, audio features computed from the sound.
+    Importing it again (or watching it) updates changed files' tracks, never duplicates them."""
     from recsys.importers.audio_folder import find_audio_files, read_audio_folder
+    from recsys.importers.folder_watch import changes, look
 
     if not folder.is_dir():
         raise typer.BadParameter(f"{folder} is not a folder")
@@ -127,10 +132,32 @@ def import_audio(
 
     async def main() -> tuple[int, float]:
         async with open_catalog(command_settings(), with_index=not no_index) as catalog:
+            before = look(folder)
             records = read_audio_folder(folder, report, workers=workers or None)
-            return await store_all(catalog, records, "audio files", total, batch_size=25)
+            result = await store_all(catalog, records, "audio files", total, batch_size=25)
+            if not watch:
+                return result
+            finish(report, *result, exit_on_nothing=False)
+            console.print(f"watching {folder} (a look every {every:.0f} s; Ctrl-C stops)")
+            while True:
+                await asyncio.sleep(every)
+                after = look(folder)
+                found = changes(before, after)
+                before = after
+                if found.removed:
+                    gone = len(found.removed)
+                    console.print(f"[yellow]{gone} file(s) gone; their tracks stay in the catalog[/yellow]")
+                if found.to_import:
+                    again = ImportReport()
+                    fresh = read_audio_folder(folder, again, workers=workers or None, only=found.to_import)
+                    stored, seconds = await store_all(catalog, fresh, "new or changed files",
+                                                      len(found.to_import), batch_size=25)
+                    finish(again, stored, seconds, exit_on_nothing=False)
 
-    finish(report, *asyncio.run(main()))
+    try:
+        finish(report, *asyncio.run(main()))
+    except KeyboardInterrupt:
+        console.print("stopped watching")
 
 
 @import_cli.command("demo")

@@ -11,6 +11,8 @@ export const BASE_URL = (process.env.E2E_BASE_URL ?? '').replace(/\/$/, '');
 export const RESTART_CMD = process.env.E2E_RESTART_CMD ?? '';
 export const SCREENSHOT_DIR = resolve(process.env.E2E_SCREENSHOT_DIR ?? resolve(here, '../../docs/screenshots'));
 export const SKIP = BASE_URL ? false : 'E2E_BASE_URL is not set';
+/** A second, brand-new backend whose catalog is still loading when the tests begin (optional). */
+export const FRESH_BASE_URL = (process.env.E2E_FRESH_BASE_URL ?? '').replace(/\/$/, '');
 
 export async function launch(extraArgs = []) {
   return chromium.launch({
@@ -75,8 +77,8 @@ export function randomUser() {
 export const PASSWORD = 'e2e-Password-123';
 
 /** Register a fresh user on the login page; resolves on the player page with a live socket. */
-export async function registerUser(page, username = randomUser()) {
-  await page.goto(`${BASE_URL}/`);
+export async function registerUser(page, username = randomUser(), base = BASE_URL) {
+  await page.goto(`${base}/`);
   await page.waitForSelector(byTestId('login-page'));
   await page.click(byTestId('tab-register'));
   await page.fill(byTestId('username'), username);
@@ -101,7 +103,7 @@ export async function waitOutboxEmpty(page, timeout = 10_000) {
   await page.waitForSelector(byTestId('outbox-pending'), { state: 'detached', timeout });
 }
 
-export async function catalogStatus() {
-  const res = await fetch(`${BASE_URL}/api/catalog/status`);
+export async function catalogStatus(base = BASE_URL) {
+  const res = await fetch(`${base}/api/catalog/status`);
   return res.ok ? res.json() : null;
 }

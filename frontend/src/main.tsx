@@ -1,7 +1,7 @@
 import { StrictMode } from 'react';
 import { createRoot } from 'react-dom/client';
 import { App } from './App';
-import { installPlayerHook } from './lib/playerHook';
+import { installPlayerHook } from './store/playerHook';
 import { installSyncHook } from './sync/testHook';
 import { Controller, ControllerContext } from './store/controller';
 import { createStore, StoreContext } from './store/store';

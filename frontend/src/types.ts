@@ -154,3 +154,23 @@ export type ConnectLibraryRequest = {
   url: string;
   username: string;
 } & ({ password: string; api_key?: never } | { api_key: string; password?: never });
+
+/** The export formats a listener may name (POST /api/me/listens?format=); none: detected. */
+export type ListensFormat = 'listenbrainz' | 'lastfm' | 'spotify_extended' | 'spotify_account';
+
+/** What one listening-history import did (POST /api/me/listens → `report`). */
+export interface ListensReport {
+  source: string;
+  formats: string[];
+  /** Rows read from the file(s), and of those the valid listens. */
+  rows: number;
+  listens: number;
+  /** Listens matched to the catalog: by Spotify track id, by artist + title, by the artist only. */
+  matched: { uri: number; title: number; artist: number };
+  /** New listens stored, and listens that were already in the history (the same file again). */
+  stored: number;
+  duplicates: number;
+  skipped: { total: number; reasons: Record<string, number>; examples: Array<{ row: number; reason: string }> };
+  unmatched: { total: number; reasons: Record<string, number>; examples: string[] };
+  seconds: number;
+}

@@ -20,7 +20,7 @@ from __future__ import annotations
 import multiprocessing
 import os
 import warnings
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Collection, Iterator
 from concurrent.futures import Future, ProcessPoolExecutor, as_completed
 from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass
@@ -163,14 +163,19 @@ def read_audio_folder(
     report: ImportReport,
     workers: int | None = 1,
     on_progress: FileProgress | None = None,
+    only: Collection[Path] | None = None,
 ) -> Iterator[TrackRecord]:
-    """Records for every audio file under `folder`, in completion order.
+    """Records for every audio file under `folder` (or only those of ``only`` among them: a
+    rescan of what changed), in completion order.
 
     workers: 1 analyses in this process; n > 1 uses a pool of n processes; None uses one per
     CPU core.
     """
     root = Path(folder).resolve()
     files = find_audio_files(root)
+    if only is not None:
+        wanted = {Path(p).resolve() for p in only}
+        files = [f for f in files if f.resolve() in wanted]
     if not report.source:
         report.source = str(root)
     workers = (os.cpu_count() or 1) if workers is None else max(1, workers)

@@ -75,7 +75,7 @@ def _wait_for(port: int, path: str, timeout: float = 120) -> None:
 def serve(state: Path, wait_path: str = "/api/ready") -> None:
     config = json.loads((state / "env.json").read_text())
     log = (state / "server.log").open("ab")
-    process = subprocess.Popen([sys.executable, "-m", "app.cli", "serve"], env=_env(state), cwd=ROOT,
+    process = subprocess.Popen([sys.executable, "-m", "cli", "serve"], env=_env(state), cwd=ROOT,
                                stdout=log, stderr=log, start_new_session=True)
     (state / "pid").write_text(str(process.pid))
     _wait_for(int(config["port"]), wait_path)
@@ -98,7 +98,7 @@ def stop(state: Path) -> None:
 
 
 def _cli(state: Path, *args: str) -> None:
-    subprocess.run([sys.executable, "-m", "app.cli", *args], env=_env(state), cwd=ROOT, check=True,
+    subprocess.run([sys.executable, "-m", "cli", *args], env=_env(state), cwd=ROOT, check=True,
                    capture_output=True, timeout=600)
 
 
@@ -127,7 +127,7 @@ def shutdown(state: Path) -> None:
     """Stop the server and the embedded PostgreSQL and Redis it used."""
     stop(state)
     if (state / "env.json").exists():
-        subprocess.run([sys.executable, "-m", "app.cli", "services", "stop"], env=_env(state), cwd=ROOT,
+        subprocess.run([sys.executable, "-m", "cli", "services", "stop"], env=_env(state), cwd=ROOT,
                        capture_output=True, timeout=60, check=False)
 
 

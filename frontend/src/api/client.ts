@@ -1,20 +1,10 @@
 // Thin JSON client for the HTTP API. Relative URLs only, so the same build works
 // behind the Vite proxy, the Python backend and NGINX.
-import type { CatalogStatus, ConnectLibraryRequest, Filters, HistoryEvent, Library, Mood, MoodPreset, MoodRequest, Track, User, UserSettings } from '../types';
+import { apiErrorFrom, ApiError, NETWORK_ERROR_MESSAGE, notifyUnauthorized } from './errors';
+import { uploadFile, type UploadOptions } from './upload';
+import type { CatalogStatus, ConnectLibraryRequest, Filters, HistoryEvent, Library, ListensFormat, ListensReport, Mood, MoodPreset, MoodRequest, Track, User, UserSettings } from '../types';
 
-export class ApiError extends Error {
-  readonly status: number;
-  readonly code: string;
-  readonly retryAfterS: number | null;
-
-  constructor(status: number, code: string, message: string, retryAfterS: number | null = null) {
-    super(message);
-    this.name = 'ApiError';
-    this.status = status;
-    this.code = code;
-    this.retryAfterS = retryAfterS;
-  }
-}
+export { ApiError, setUnauthorizedHandler } from './errors';
 
 type Query = Record<string, string | number | boolean | null | undefined>;
 
@@ -22,14 +12,6 @@ interface RequestOptions {
   body?: unknown;
   query?: Query;
   signal?: AbortSignal;
-}
-
-type UnauthorizedListener = () => void;
-let onUnauthorized: UnauthorizedListener | null = null;
-
-/** Called when any call (other than the auth calls themselves) answers 401. */
-export function setUnauthorizedHandler(fn: UnauthorizedListener | null): void {
-  onUnauthorized = fn;
 }
 
 export function buildUrl(path: string, query?: Query): string {
@@ -43,32 +25,14 @@ export function buildUrl(path: string, query?: Query): string {
   return qs ? `${path}?${qs}` : path;
 }
 
-function parseRetryAfter(value: string | null): number | null {
-  if (!value) return null;
-  const secs = Number(value);
-  if (Number.isFinite(secs)) return Math.max(0, Math.ceil(secs));
-  const date = Date.parse(value);
-  if (Number.isNaN(date)) return null;
-  return Math.max(0, Math.ceil((date - Date.now()) / 1000));
-}
-
 async function errorFrom(res: Response): Promise<ApiError> {
-  const retryAfter = parseRetryAfter(res.headers.get('Retry-After'));
-  let code = `http_${res.status}`;
-  let message = res.statusText || `Request failed (${res.status})`;
+  let body = '';
   try {
-    const data = (await res.json()) as { error?: { code?: string; message?: string } };
-    if (data?.error) {
-      code = data.error.code ?? code;
-      message = data.error.message ?? message;
-    }
+    body = await res.text();
   } catch {
-    // Not JSON (e.g. a proxy error page): keep the generic message.
+    // No body to read: the generic message below.
   }
-  if (res.status === 429 && retryAfter !== null && !/\d+\s*s/.test(message)) {
-    message = `${message} Try again in ${retryAfter} s.`;
-  }
-  return new ApiError(res.status, code, message, retryAfter);
+  return apiErrorFrom(res.status, res.statusText, body, res.headers.get('Retry-After'));
 }
 
 export async function request<T>(method: string, path: string, opts: RequestOptions = {}): Promise<T> {
@@ -89,11 +53,11 @@ export async function request<T>(method: string, path: string, opts: RequestOpti
     });
   } catch (err) {
     if ((err as Error)?.name === 'AbortError') throw err;
-    throw new ApiError(0, 'network_error', 'Cannot reach the server. Check your connection and try again.');
+    throw new ApiError(0, 'network_error', NETWORK_ERROR_MESSAGE);
   }
   if (!res.ok) {
     const error = await errorFrom(res);
-    if (res.status === 401 && !path.startsWith('/api/auth/') && onUnauthorized) onUnauthorized();
+    if (res.status === 401 && !path.startsWith('/api/auth/')) notifyUnauthorized();
     throw error;
   }
   if (res.status === 204) return undefined as T;
@@ -167,4 +131,7 @@ export const api = {
   syncLibrary: (id: number) =>
     request<{ accepted: boolean }>('POST', `/api/libraries/${encodeURIComponent(id)}/sync`),
   removeLibrary: (id: number) => request<void>('DELETE', `/api/libraries/${encodeURIComponent(id)}`),
+  /** Upload a listening-history export (multipart `file`); `onProgress` follows the upload. */
+  importListens: (file: Blob, name: string, format: ListensFormat | null, opts: UploadOptions = {}) =>
+    uploadFile<{ report: ListensReport }>('POST', buildUrl('/api/me/listens', { format }), file, name, opts),
 };

@@ -1,6 +1,6 @@
 import { memo, useMemo, useState } from 'react';
 import type { Track } from '../types';
-import { coverDataUrl } from './coverArt';
+import { coverDataUrl } from '../lib/coverArt';
 
 interface Props {
   track: Pick<Track, 'id' | 'audio' | 'title' | 'cover'>;

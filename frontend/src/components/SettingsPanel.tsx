@@ -1,8 +1,9 @@
 import { useController } from '../store/controller';
 import { useAppState } from '../store/store';
+import { HistoryImportSection } from './HistoryImportSection';
 import { LibrarySection } from './LibrarySection';
 
-/** Listener settings kept on the server (every device and tab follows them), and their music libraries. */
+/** Listener settings kept on the server (every device and tab follows them), their music libraries, and their imported history. */
 export function SettingsPanel() {
   const c = useController();
   const settings = useAppState((s) => s.library.settings);
@@ -30,6 +31,7 @@ export function SettingsPanel() {
           : 'They show an “Open in Spotify” link, and the player passes over them.'}
       </p>
       <LibrarySection />
+      <HistoryImportSection />
     </section>
   );
 }

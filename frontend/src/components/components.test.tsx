@@ -4,7 +4,7 @@ import { describe, expect, it, vi } from 'vitest';
 import { makeMood, makeTrack } from '../test/fakes';
 import { renderWithApp } from '../test/render';
 import { ConnectionBadge } from './ConnectionBadge';
-import { coverSvg } from './coverArt';
+import { coverSvg } from '../lib/coverArt';
 import { MoodPad } from './MoodPad';
 import { MoodPanel } from './MoodPanel';
 import { NowPlaying } from './NowPlaying';

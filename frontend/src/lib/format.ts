@@ -36,3 +36,11 @@ export function historyLabel(event: { action: string; position_ms?: number | nul
   }
   return ACTION_LABELS[event.action] ?? event.action;
 }
+
+/** A file size in words: "812 bytes", "12 KiB", "3.4 MiB", "64 MiB". */
+export function formatBytes(bytes: number): string {
+  const mib = 1024 * 1024;
+  if (bytes >= mib) return `${(bytes / mib).toFixed(bytes >= 10 * mib ? 0 : 1)} MiB`;
+  if (bytes >= 1024) return `${Math.round(bytes / 1024)} KiB`;
+  return `${bytes} bytes`;
+}

@@ -1,5 +1,15 @@
+// Keyboard shortcuts for the player. A leaf: it knows the actions by this interface only
+// (the Controller has them all).
 import { useEffect } from 'react';
-import type { Controller } from '../store/controller';
+
+/** What the shortcuts do. */
+export interface ShortcutActions {
+  togglePlay(): void;
+  next(): void;
+  previous(): void;
+  like(): void;
+  dislike(): void;
+}
 
 function isTyping(el: EventTarget | null): boolean {
   if (!(el instanceof HTMLElement)) return false;
@@ -14,7 +24,7 @@ function isTyping(el: EventTarget | null): boolean {
 }
 
 /** Space play/pause, n skip, p previous, l like (again: unlike), d dislike, / the mood box, s the search box. */
-export function useShortcuts(c: Controller, moodInputId: string, enabled = true, searchInputId = 'track-search'): void {
+export function useShortcuts(c: ShortcutActions, moodInputId: string, enabled = true, searchInputId = 'track-search'): void {
   useEffect(() => {
     if (!enabled) return;
     const onKey = (e: KeyboardEvent) => {

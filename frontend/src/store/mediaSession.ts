@@ -1,5 +1,5 @@
 // The OS media controls (lock screen, media keys): actions and the current track's metadata.
-import { coverDataUrl } from '../components/coverArt';
+import { coverDataUrl } from '../lib/coverArt';
 import type { Track } from '../types';
 
 export interface MediaSessionHandlers {

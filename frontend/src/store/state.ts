@@ -4,6 +4,7 @@ import type { QueueFrame } from '../ws/protocol';
 import { groupReducer, initialGroup, type GroupAction, type GroupState } from '../groups/groupState';
 import type { Filters, Mood, MoodPreset, MoodRequest, Track, User } from '../types';
 import { browseReducer, initialBrowse, type BrowseAction, type BrowseState } from './browseState';
+import { historyImportReducer, initialHistoryImport, type HistoryImportAction, type HistoryImportState } from './historyImportState';
 import { initialLibraries, librariesReducer, type LibrariesAction, type LibrariesState } from './librariesState';
 import { initialLibrary, libraryReducer, type LibraryAction, type LibraryState } from './libraryState';
 
@@ -76,6 +77,8 @@ export interface AppState {
   library: LibraryState;
   /** The music servers connected as catalog sources ("Your music library"). */
   libraries: LibrariesState;
+  /** "Bring your history": the listening-history upload and its report. */
+  historyImport: HistoryImportState;
   /** "Listening together": the group followed, if any, and its shared playback. */
   group: GroupState;
   toasts: Toast[];
@@ -120,6 +123,7 @@ export function initialState(overrides: Partial<AppState> = {}): AppState {
     browse: initialBrowse,
     library: initialLibrary,
     libraries: initialLibraries,
+    historyImport: initialHistoryImport,
     group: initialGroup,
     toasts: [],
     theme: 'system',
@@ -132,6 +136,7 @@ export type Action =
   | BrowseAction
   | LibraryAction
   | LibrariesAction
+  | HistoryImportAction
   | GroupAction;
 
 type CoreAction =
@@ -348,6 +353,8 @@ export function reducer(state: AppState, action: Action): AppState {
       if (library !== state.library) return { ...state, library };
       const libraries = librariesReducer(state.libraries, action as LibrariesAction);
       if (libraries !== state.libraries) return { ...state, libraries };
+      const historyImport = historyImportReducer(state.historyImport, action as HistoryImportAction);
+      if (historyImport !== state.historyImport) return { ...state, historyImport };
       const group = groupReducer(state.group, action as GroupAction);
       if (group !== state.group) return { ...state, group };
       return state;

@@ -1,6 +1,6 @@
 // Small persisted preferences (theme, volume, filters) in localStorage.
 import type { Filters } from '../types';
-import { defaultFilters, type Theme } from '../store/state';
+import { defaultFilters, type Theme } from './state';
 
 const KEY = 'musicrec.prefs';
 

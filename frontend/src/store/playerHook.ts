@@ -1,7 +1,7 @@
 // A tiny hook for benchmarks and browser tests (e2e/bench-play.mjs): start any track by id
 // the way a click on it would, or get it ready first. Start timing is published separately
 // on window.__musicrecPlayback (audio/startTiming.ts).
-import type { Controller } from '../store/controller';
+import type { Controller } from './controller';
 
 export interface PlayerHook {
   /** Play this track now (as a click on a search result would). */
