@@ -160,6 +160,18 @@ describe('listening in a browser', { skip: SKIP, concurrency: false }, () => {
     const box = byTestId('setting-include-unplayable');
     await page.waitForSelector(`${box}:not([disabled])`);
     let seq = await queueSeq(page);
+    // A point on the energy/valence pad: a mood told by the sound alone, which the feature-only
+    // tracks (no tags to describe their style) answer as well as the playable ones.
+    await page.evaluate(async () => {
+      const res = await fetch('/api/me/mood', {
+        method: 'PUT',
+        headers: { 'Content-Type': 'application/json', Accept: 'application/json' },
+        body: JSON.stringify({ energy: 0.35, valence: 0.5 }),
+      });
+      if (!res.ok) throw new Error(`mood: ${res.status}`);
+    });
+    await waitQueueChange(page, seq, 10_000);
+    seq = await queueSeq(page);
     await page.check(box);
     await waitQueueChange(page, seq, 10_000);
     if (status.tracks > status.playable) {
