@@ -150,4 +150,4 @@ class GroupPatchBody(Strict):
 
 
 class GroupHostBody(Strict):
-    user_id: int = Field(ge=1)
+    user_id: int = Field(ge=1, le=2**63 - 1)

@@ -48,7 +48,7 @@ async def my_group() -> ResponseReturnValue:
     return {"group": None if group_id is None else await group_rules.view_by_id(state, group_id)}
 
 
-@bp.get("/groups/<int:group_id>")
+@bp.get("/groups/<int(max=9223372036854775807):group_id>")
 async def read(group_id: int) -> ResponseReturnValue:
     user_id = await require_user_id()
     state = get_state()
@@ -56,7 +56,7 @@ async def read(group_id: int) -> ResponseReturnValue:
     return {"group": await group_rules.view(state, group)}
 
 
-@bp.patch("/groups/<int:group_id>")
+@bp.patch("/groups/<int(max=9223372036854775807):group_id>")
 @validate_request(GroupPatchBody)
 async def update(group_id: int, data: GroupPatchBody) -> ResponseReturnValue:
     user_id = await require_user_id()
@@ -65,7 +65,7 @@ async def update(group_id: int, data: GroupPatchBody) -> ResponseReturnValue:
     return {"group": await group_rules.view(state, group)}
 
 
-@bp.put("/groups/<int:group_id>/mood")
+@bp.put("/groups/<int(max=9223372036854775807):group_id>/mood")
 @validate_request(MoodBody)
 async def put_mood(group_id: int, data: MoodBody) -> ResponseReturnValue:
     user_id = await require_user_id()
@@ -76,7 +76,7 @@ async def put_mood(group_id: int, data: MoodBody) -> ResponseReturnValue:
     return {"group": await group_rules.view(state, group)}
 
 
-@bp.put("/groups/<int:group_id>/host")
+@bp.put("/groups/<int(max=9223372036854775807):group_id>/host")
 @validate_request(GroupHostBody)
 async def hand_over(group_id: int, data: GroupHostBody) -> ResponseReturnValue:
     user_id = await require_user_id()
@@ -85,21 +85,21 @@ async def hand_over(group_id: int, data: GroupHostBody) -> ResponseReturnValue:
     return {"group": await group_rules.view(state, group)}
 
 
-@bp.delete("/groups/<int:group_id>/members/<int:member_id>")
+@bp.delete("/groups/<int(max=9223372036854775807):group_id>/members/<int(max=9223372036854775807):member_id>")
 async def remove_member(group_id: int, member_id: int) -> ResponseReturnValue:
     user_id = await require_user_id()
     await group_rules.remove_member(get_state(), group_id, user_id, member_id)
     return "", 204
 
 
-@bp.post("/groups/<int:group_id>/leave")
+@bp.post("/groups/<int(max=9223372036854775807):group_id>/leave")
 async def leave(group_id: int) -> ResponseReturnValue:
     user_id = await require_user_id()
     await group_rules.leave(get_state(), group_id, user_id)
     return "", 204
 
 
-@bp.delete("/groups/<int:group_id>")
+@bp.delete("/groups/<int(max=9223372036854775807):group_id>")
 async def end(group_id: int) -> ResponseReturnValue:
     user_id = await require_user_id()
     await group_rules.end_by_host(get_state(), group_id, user_id)
