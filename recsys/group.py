@@ -5,18 +5,25 @@ Given the group's mood, the members present (each with their long-term taste whe
 every member's feedback in the group ``(track, action, member)`` and the engine:
 
 - tracks members put next come first, in the order added, attributed (``added_by``);
-- the group's picks come from one engine session: the group's mood, a taste combined from the
-  present members' tastes (``combined_taste``: each member weighs the same; it enters the
-  session as the one pseudo-signal a listener's taste is, so live feedback outweighs it), and
-  the group's verdict on each track it reacted to (``group_events``: the mean of the members'
-  own verdicts, so one member's like does not outweigh three skips);
+- the group's picks are drawn from one queue per present member (the group's mood, their
+  taste, their own feedback in the group) and the combined-taste queue (``combined_taste``:
+  each member weighs the same, as the one pseudo-signal a listener's taste is; the group's
+  verdict on each track it reacted to, ``group_events``: the mean of the members' own verdicts,
+  so one like does not outweigh three skips); every candidate is scored by each member's
+  predicted satisfaction (``satisfaction``: closeness to what they liked and their taste,
+  less closeness to what they skipped here), standardised per member, averaged, plus a bonus
+  for the member with the lowest keep rate lately (``keep_rates``); far-apart tastes thus get
+  tracks each of them loves rather than the middle between them;
+- ``fair=False`` (the evaluation's average-taste baseline): the combined-taste queue alone;
 - fairness (``least_served``): a present member whose latest reactions in the group were all
   skips or dislikes (FAIR_WINDOW, FAIR_MIN_NEGATIVE) gets the next FAIR_PICKS picks from a session
   of their own (the group's mood, their taste, their own feedback in the group), interleaved at
   the head of the queue, so nobody present is ignored for long; the least satisfied goes first;
 - every engine pick's reason names whom it is for: a fairness pick names its member
   ("for Ann: …"); a group pick names the member(s) whose taste and liked tracks it is clearly
-  closest to (``attribute``), else it is "for everyone: …".
+  closest to (``attribute``), else the member(s) whose own queue it came from, else (found in
+  the combined queue, or in every member's) it is "for everyone: …"; with one member present
+  the combined-taste queue alone is theirs.
 
 Nothing here keeps state between calls: the same inputs give the same queue.
 """
@@ -29,7 +36,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from recsys.engine import Engine, Scored
+from recsys.engine import ARTIST_GAP, Engine, Scored
 from recsys.features import audio_similarity
 from recsys.index.base import IndexPoint, TrackFilter
 from recsys.moods import MoodSpec
@@ -49,6 +56,16 @@ POSITIVE = ("like", "complete")
 LEAD = 0.05
 TIE = 0.01
 # Which of one member's reactions to a track is their verdict (recsys.session's order).
+# The member-pool queue (group_queue with fairness on): each pool holds POOL_PER_MEMBER tracks;
+# a candidate's score is the members' mean standardised predicted satisfaction plus LEAST_BONUS
+# times that of the member with the lowest keep rate over their latest LEAST_WINDOW reactions.
+# NEGATIVE_WEIGHT: how much closeness to a member's skips lowers their predicted satisfaction.
+# Chosen on seed 1 (docs/evaluation.md, "Listening together"): pools of 20 or a bonus of 0.5
+# cost mean keep rate; 6 per pool is too few candidates; 1.0 against skips overreacts.
+POOL_PER_MEMBER = 10
+LEAST_WINDOW = 10
+LEAST_BONUS = 0.4
+NEGATIVE_WEIGHT = 0.5
 _PRIORITY: dict[str, int] = {"like": 2, "unlike": 2, "dislike": 2, "complete": 1, "skip": 1, "play": 0}
 
 Feedback = tuple[int, str, int]  # (track, action, member), oldest first
@@ -75,7 +92,7 @@ class Group:
     excluded: set[int] = field(default_factory=set)
     now_playing: int | None = None
     adds: Sequence[tuple[int, int, str]] = ()
-    fair: bool = True  # False: the blended queue alone (the evaluation's baseline)
+    fair: bool = True  # False: the combined-taste queue alone, no fairness (the evaluation's baseline)
 
 
 @dataclass(frozen=True, slots=True)
@@ -271,6 +288,26 @@ async def _session(engine: Engine, mood: MoodSpec | None, flt: TrackFilter | Non
     return profile
 
 
+def _fair_picks(unhappy: int | None, members: Mapping[int, Member], ranked: Sequence[Scored],
+                blocked: set[int]) -> list[GroupPick]:
+    if unhappy is None:
+        return []
+    label = for_whom([members[unhappy].name])
+    return [GroupPick(s.id, float(s.score), _reasoned(label, s.reason or ""), for_members=(unhappy,),
+                      fair=True) for s in ranked if s.id not in blocked][:FAIR_PICKS]
+
+
+def _merged(head: Sequence[GroupPick], fair: Sequence[GroupPick], rest: Sequence[GroupPick],
+            blocked: set[int], size: int) -> list[GroupPick]:
+    merged: list[GroupPick] = []
+    seen: set[int] = set()
+    for item in [*head, *interleave(fair, rest)]:
+        if item.id not in seen and item.id not in blocked:
+            seen.add(item.id)
+            merged.append(item)
+    return merged[:size]
+
+
 async def group_queue(engine: Engine, group: Group, size: int) -> list[GroupPick]:
     """The group's upcoming queue (see the module docstring), at most ``size`` tracks."""
     blocked = set(group.excluded) | ({group.now_playing} if group.now_playing is not None else set())
@@ -280,37 +317,170 @@ async def group_queue(engine: Engine, group: Group, size: int) -> list[GroupPick
     feedback = [f for f in group.feedback if f[1] in _PRIORITY]
     # One retrieve for every track reacted to: the sessions observe them, affinities read them.
     known = await engine.points({t for t, _, _ in feedback} | {t for t, _ in group.events})
+    affinities = {m.id: a for m in group.members
+                  if (a := affinity(m, feedback, known, engine.tuning.taste_weight)) is not None}
+    if not group.fair or len(members) < 2:
+        everyone = await _blended(engine, group, feedback, blocked, size, affinities, members)
+        return _merged(head, [], everyone, blocked, size)
+    unhappy = least_served(feedback, members)
+    pools = await _member_pools(engine, group, feedback, blocked, size)
+    fair = _fair_picks(unhappy, members, pools.get(unhappy, []), blocked)
+    everyone = await _agreed(engine, group, feedback, known, pools, affinities, members, blocked, size,
+                             served=unhappy is None)
+    return _merged(head, fair, everyone, blocked, size)
+
+
+async def _blended(engine: Engine, group: Group, feedback: Sequence[Feedback], blocked: set[int], size: int,
+                   affinities: Mapping[int, Affinity], members: Mapping[int, Member]) -> list[GroupPick]:
+    """The average-taste queue: one session from the combined taste and the group's verdicts."""
     taste = combined_taste([m.taste for m in group.members])
     profile = await _session(engine, group.mood, group.flt, taste, group_events(feedback, group.events),
                              blocked)
-    unhappy = least_served(feedback, members) if group.fair and len(members) > 1 else None
-
-    async def theirs() -> list[Scored]:
-        if unhappy is None:
-            return []
-        own = [(t, a) for t, a, m in feedback if m == unhappy]
-        mine = await _session(engine, group.mood, group.flt, members[unhappy].taste, own, blocked)
-        return await engine.next_queue(mine, FAIR_PICKS * 2, group.now_playing)
-
-    ranked, fair_ranked = await asyncio.gather(engine.next_queue(profile, size, group.now_playing), theirs())
+    ranked = await engine.next_queue(profile, size, group.now_playing)
     points = await engine.points([s.id for s in ranked])
-    affinities = {m.id: a for m in group.members
-                  if (a := affinity(m, feedback, known, engine.tuning.taste_weight)) is not None}
-    everyone = []
+    out = []
     for s in ranked:
         whom = attribute(points.get(s.id), affinities)
         label = for_whom([members[m].name for m in whom])
-        everyone.append(GroupPick(s.id, float(s.score), _reasoned(label, s.reason or ""), for_members=whom))
-    fair: list[GroupPick] = []
-    if unhappy is not None:
-        label = for_whom([members[unhappy].name])
-        fair = [GroupPick(s.id, float(s.score), _reasoned(label, s.reason or ""), for_members=(unhappy,),
-                          fair=True)
-                for s in fair_ranked if s.id not in blocked][:FAIR_PICKS]
-    merged: list[GroupPick] = []
-    seen: set[int] = set()
-    for item in head + interleave(fair, everyone):
-        if item.id not in seen and item.id not in blocked:
-            seen.add(item.id)
-            merged.append(item)
-    return merged[:size]
+        out.append(GroupPick(s.id, float(s.score), _reasoned(label, s.reason or ""), for_members=whom))
+    return out
+
+
+async def _member_pools(engine: Engine, group: Group, feedback: Sequence[Feedback], blocked: set[int],
+                        size: int) -> dict[int | None, list[Scored]]:
+    """Each present member's own queue (the group's mood, their taste, their own feedback in
+    the group), POOL_PER_MEMBER tracks each, and the combined-taste queue (key None), ``size``
+    tracks: its first POOL_PER_MEMBER are candidates like the others, the rest fill a queue the
+    candidates leave short."""
+
+    async def own(member: Member) -> list[Scored]:
+        mine = [(t, a) for t, a, m in feedback if m == member.id]
+        profile = await _session(engine, group.mood, group.flt, member.taste, mine, blocked)
+        return await engine.next_queue(profile, POOL_PER_MEMBER, group.now_playing)
+
+    async def combined() -> list[Scored]:
+        taste = combined_taste([m.taste for m in group.members])
+        profile = await _session(engine, group.mood, group.flt, taste, group_events(feedback, group.events),
+                                 blocked)
+        return await engine.next_queue(profile, max(POOL_PER_MEMBER, size), group.now_playing)
+
+    ranked = await asyncio.gather(combined(), *(own(m) for m in group.members))
+    keys: list[int | None] = [None, *(m.id for m in group.members)]
+    return dict(zip(keys, ranked, strict=True))
+
+
+def keep_rates(feedback: Sequence[Feedback], present: Iterable[int]) -> dict[int, float]:
+    """Each present member's keep rate over their latest LEAST_WINDOW reactions (kept: like or
+    complete); members without reactions are left out."""
+    rates: dict[int, float] = {}
+    for member in present:
+        kept = [verdict in POSITIVE for verdict in
+                (v[member] for v in verdicts([f for f in feedback if f[2] == member]).values())
+                if verdict in NEGATIVE + POSITIVE][-LEAST_WINDOW:]
+        if kept:
+            rates[member] = sum(kept) / len(kept)
+    return rates
+
+
+def satisfaction(points: Sequence[IndexPoint], liked: Affinity | None,
+                 disliked: Affinity | None) -> np.ndarray:
+    """One member's predicted satisfaction with each track: closeness to what they like minus
+    NEGATIVE_WEIGHT times closeness to what they skipped here (0 where nothing is known)."""
+    out = np.zeros(len(points), dtype=np.float32)
+    if not points:
+        return out
+    text = np.stack([np.asarray(p.text, dtype=np.float32) for p in points])
+    text /= np.maximum(np.linalg.norm(text, axis=1, keepdims=True), 1e-12)
+    audio = np.stack([np.asarray(p.audio, dtype=np.float32) for p in points])
+    for side, sign in ((liked, 1.0), (disliked, -NEGATIVE_WEIGHT)):
+        if side is not None:
+            closeness = 0.5 * (text @ side.text) + 0.5 / (1.0 + np.linalg.norm(audio - side.audio, axis=1))
+            out += sign * closeness.astype(np.float32)
+    return out
+
+
+def _standard(values: np.ndarray) -> np.ndarray:
+    spread = float(values.std())
+    return (values - float(values.mean())) / spread if spread > 1e-6 else np.zeros_like(values)
+
+
+def dislikes(member: Member, feedback: Sequence[Feedback],
+             points: Mapping[int, IndexPoint]) -> Affinity | None:
+    """The centroid of the tracks the member skipped or disliked in the group."""
+    items = []
+    for track, per in verdicts([f for f in feedback if f[2] == member.id]).items():
+        weight = -ACTION_WEIGHTS.get(per.get(member.id, "play"), 0.0)
+        point = points.get(track)
+        if weight > 0 and point is not None:
+            items.append((weight, point))
+    if not items:
+        return None
+    total = sum(w for w, _ in items)
+    text = sum(w * _unit(np.asarray(p.text, dtype=np.float32)) for w, p in items) / total
+    audio = sum(w * np.asarray(p.audio, dtype=np.float32) for w, p in items) / total
+    return Affinity(_unit(np.asarray(text, dtype=np.float32)), np.asarray(audio, dtype=np.float32))
+
+
+async def _agreed(engine: Engine, group: Group, feedback: Sequence[Feedback], known: Mapping[int, IndexPoint],
+                  pools: Mapping[int | None, Sequence[Scored]], affinities: Mapping[int, Affinity],
+                  members: Mapping[int, Member], blocked: set[int], size: int,
+                  served: bool = True) -> list[GroupPick]:
+    """Every pool's candidates ranked by the members' mean predicted satisfaction (each member's
+    standardised over the candidates, so nobody's scale dominates) plus LEAST_BONUS times that of
+    the member served worst lately (``served``: False when the fairness rule already serves
+    them), artists spaced as the engine spaces them; then the combined queue's other tracks."""
+    sources: dict[int, list[tuple[int | None, Scored]]] = {}
+    for key, ranked in pools.items():
+        for s in ranked[:POOL_PER_MEMBER]:
+            if s.id not in blocked:
+                sources.setdefault(s.id, []).append((key, s))
+    ids = list(sources)
+    points = await engine.points(ids)
+    ids = [t for t in ids if t in points]
+    if not ids:
+        return []
+    candidates = [points[t] for t in ids]
+    predicted = {m: _standard(satisfaction(candidates, affinities.get(m),
+                                           dislikes(members[m], feedback, known))) for m in members}
+    total = np.mean(np.stack(list(predicted.values())), axis=0)
+    rates = keep_rates(feedback, members) if served else {}
+    if rates and len(rates) == len(members) and max(rates.values()) - min(rates.values()) > 0:
+        worst = min(rates, key=lambda m: (rates[m], list(members).index(m)))
+        total = total + LEAST_BONUS * predicted[worst]
+    order = [ids[i] for i in np.argsort(-total, kind="stable")]
+    scores = dict(zip(ids, total.tolist(), strict=True))
+    out: list[GroupPick] = []
+    recent: list[frozenset[str]] = []
+    waiting = list(order)
+    while waiting and len(out) < size:
+        # The best track whose artist was not among the last ARTIST_GAP - 1 picks, else the best.
+        spaced = set().union(*recent[-(ARTIST_GAP - 1):])
+        pick = next((t for t in waiting if not _artists(points[t]) & spaced), waiting[0])
+        waiting.remove(pick)
+        recent.append(_artists(points[pick]))
+        out.append(_labelled(pick, scores[pick], sources[pick], points[pick], affinities, members))
+    label = for_whom([])
+    filler = [GroupPick(s.id, float(s.score), _reasoned(label, s.reason or ""))
+              for s in pools.get(None, [])[POOL_PER_MEMBER:] if s.id not in blocked and s.id not in scores]
+    return (out + filler)[:size]
+
+
+def _artists(point: IndexPoint) -> frozenset[str]:
+    return frozenset(point.payload.get("artist") or ())
+
+
+def _labelled(track: int, score: float, sources: Sequence[tuple[int | None, Scored]], point: IndexPoint,
+              affinities: Mapping[int, Affinity], members: Mapping[int, Member]) -> GroupPick:
+    """A pick named for the members it is clearly closest to, else for the members whose own
+    queues it came from (everyone when that is all of them or the combined queue), with the
+    reason of the queue it came from."""
+    whom = attribute(point, affinities)
+    from_members = tuple(sorted(k for k, _ in sources if k is not None))
+    if not whom and not any(k is None for k, _ in sources) and len(from_members) < len(members):
+        whom = from_members
+    by_key = dict(sources)
+    reason = next((by_key[m].reason for m in whom if m in by_key), None)
+    if reason is None:
+        reason = (by_key.get(None) or sources[0][1]).reason
+    label = for_whom([members[m].name for m in whom])
+    return GroupPick(track, score, _reasoned(label, reason or ""), for_members=whom)

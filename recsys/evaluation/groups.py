@@ -11,8 +11,9 @@ imported Last.fm history); the hidden half stays hidden. Every track is heard by
 feedback, as their player would (``play`` first). The queue is recomputed after every track.
 
 Three queues, each on the same groups:
-- ``ours``: recsys.group.group_queue, with the members' tastes combined, the group's verdicts
-  and fairness (what realtime/group_source.py serves);
+- ``ours``: recsys.group.group_queue (what realtime/group_source.py serves): candidates from
+  each member's own queue and the combined-taste queue, ranked by the members' predicted
+  satisfaction with a bonus for the least served lately, and the fairness rule;
 - ``host``: the host's own session (their taste, their own feedback only), as if the group
   just listened to the host's queue;
 - ``average``: recsys.group.group_queue without fairness: the members' combined taste and the
