@@ -34,6 +34,7 @@ from typing import TYPE_CHECKING, Any
 from app.store import collab_models, events, imported_listens
 from app.store.db import Database
 from recsys.collab import CollabModel, MatrixBuilder, NotEnoughData, TrainParams, fit_model
+from recsys.collab.foldin import index_fold_in
 from recsys.collab.matrix import Row as MatrixRow
 from recsys.index.base import TrackIndex, normalise_name
 
@@ -184,6 +185,23 @@ async def retrain_due(db: Database, index: TrackIndex, min_events: int) -> bool:
                                          min_events) >= min_events
 
 
+async def refresh_fold_in(state: AppState) -> None:
+    """Give the engine the fold-in of the collab model the index holds now (recsys.collab.foldin:
+    a listener's collab target solved the way ALS solves a user, not averaged), unless it has
+    it already. After a training here, or a swap by another instance, sessions pick it up at
+    their next queue; until then they keep using the model they were built from."""
+    engine, index = state.engine, state.index
+    if engine is None or index is None:
+        return
+    version, _ = await index.collab_info()
+    current = engine.fold_in.version if engine.fold_in is not None else None
+    if version is None or version == current:
+        return
+    track_ids, _ = await _catalog(state.db)
+    engine.use_fold_in(await index_fold_in(index, track_ids, version))
+    log.info("collab model %s: fold-in ready for live sessions", version)
+
+
 class CollabRetrainer:
     """The background retrain loop of a serving instance."""
 
@@ -192,14 +210,19 @@ class CollabRetrainer:
 
     async def run(self) -> None:
         settings = self._state.settings
+        with contextlib.suppress(Exception):  # a missing model or a busy index: the loop retries
+            await refresh_fold_in(self._state)
         while True:
             await asyncio.sleep(settings.retrain_check_s)
             index = self._state.index
             if index is None:
                 continue
             try:
-                if await retrain_due(self._state.db, index, settings.retrain_min_events):
+                due = settings.retrain_enabled and await retrain_due(self._state.db, index,
+                                                                      settings.retrain_min_events)
+                if due:
                     await train(self._state.db, index)
+                await refresh_fold_in(self._state)
             except asyncio.CancelledError:
                 raise
             except NotEnoughData as exc:
@@ -209,8 +232,9 @@ class CollabRetrainer:
 
 
 async def _start(state: AppState) -> None:
-    if state.settings.retrain_enabled:
-        state.extras[_TASK] = asyncio.create_task(CollabRetrainer(state).run(), name="collab-retrain")
+    # Always started: with retraining off it still keeps the engine's fold-in on the model the
+    # index holds (one another instance trained, or `musicrec train` while this one was down).
+    state.extras[_TASK] = asyncio.create_task(CollabRetrainer(state).run(), name="collab-retrain")
 
 
 async def _stop(state: AppState) -> None:

@@ -11,6 +11,11 @@ target: ``search_blend`` gets the target with the model version it was built fro
 per track by its confidence, so cold tracks are ranked on content, and drops it when it
 holds another model. Without a collab target (a new listener, no model yet) the query is
 exactly the content query.
+
+The collab target is the listener's vector as ALS would solve it (recsys.collab.foldin) once
+the model's ``FoldIn`` is handed over with ``use_fold_in`` (whoever installs a model builds
+it from the same vectors); until then, or for another model's vectors, it is the average of
+the session's item vectors (recsys.session).
 """
 
 from __future__ import annotations
@@ -22,6 +27,7 @@ from typing import Any
 
 import numpy as np
 
+from recsys.collab.foldin import FoldIn
 from recsys.dedupe import DuplicateKey, distinct, duplicate_key, title_key
 from recsys.diversify import (
     arc_targets,
@@ -183,7 +189,13 @@ class Engine:
         self.index = index
         self.encoder = encoder
         self.tuning = tuning
+        self.fold_in: FoldIn | None = None
         self._cache = _PointCache(cache_size)
+
+    def use_fold_in(self, fold_in: FoldIn | None) -> None:
+        """The installed collab model's fold-in (None: average item vectors). Sessions pick it
+        up at their next queue; one of another model's version is simply not used."""
+        self.fold_in = fold_in
 
     # -- helpers ----------------------------------------------------------------------------
 
@@ -292,7 +304,7 @@ class Engine:
         relevance: Relevance = self._popular
         collab: CollabTarget | None = None
         if taste is not None:
-            profile = SessionProfile(mood=query, tuning=self.tuning, taste=taste)
+            profile = SessionProfile(mood=query, tuning=self.tuning, taste=taste, fold_in=self.fold_in)
             targets = profile.targets()
             text, audio = targets.text, targets.audio
             weights, collab = self._query(targets)
@@ -414,7 +426,8 @@ class Engine:
         """A fresh session profile with its mood resolved (the only encoder call it needs).
         A returning listener's ``taste`` starts it from mood + taste; a new one from the mood."""
         return SessionProfile(
-            mood=await self.resolve_mood(mood), flt=flt or TrackFilter(), tuning=self.tuning, taste=taste
+            mood=await self.resolve_mood(mood), flt=flt or TrackFilter(), tuning=self.tuning, taste=taste,
+            fold_in=self.fold_in,
         )
 
     async def set_mood(self, profile: SessionProfile, mood: MoodSpec | None) -> None:
@@ -436,6 +449,8 @@ class Engine:
         """The upcoming queue: the mood moved by the session's feedback, one index query,
         without anything already played, skipped or disliked, artists spaced."""
         size = min(max(1, size), MAX_LIMIT)
+        if self.fold_in is not None:
+            profile.fold_in = self.fold_in  # a model installed since the session began
         targets = profile.targets()
         excluded = profile.excluded_ids()
         if now_playing_id is not None:

@@ -30,6 +30,14 @@ Collab vectors of two models live in two unrelated spaces, so the collab target 
 from ONE model only: the model of the newest event that carries a collab vector (the taste's
 collab centroid counts only when it came from that same model). ``SessionTargets
 .collab_version`` names it, and the index drops the collab side if it meanwhile holds another.
+
+Given that model's ``FoldIn`` (recsys.collab.foldin; the engine hands over the installed
+model's), the collab target is not an average but the listener's vector as ALS would solve
+it: ONE least-squares solve over the session's tracks (each at its strongest outcome's
+training evidence, times its recency decay) together with the taste's per-track evidence
+(``Taste.collab_rows``) where the taste is of the same model. Skips and dislikes weigh in
+the solve as ALS weighs them (confidence without a target). Without a fold-in (no model
+installed, or another model) the averaged target above is used.
 """
 
 from __future__ import annotations
@@ -42,6 +50,7 @@ from typing import Any
 import numpy as np
 
 from recsys.actions import ACTIONS
+from recsys.collab.foldin import FoldIn, evidence_of, matrix_value
 from recsys.features import AUDIO_DIM
 from recsys.index.base import BlendWeights, TrackFilter, Vectors
 from recsys.moods import MoodQuery
@@ -139,6 +148,7 @@ class SessionProfile:
     liked: set[int] = field(default_factory=set)
     history: deque[int] = field(default_factory=lambda: deque(maxlen=8))  # distinct tracks, newest last
     taste: Taste | None = None  # the listener's long-term taste (None: a new listener)
+    fold_in: FoldIn | None = None  # the installed collab model's (None: average the vectors)
     _artists: dict[int, frozenset[str]] = field(default_factory=dict)
     _seq: int = 0
 
@@ -244,6 +254,38 @@ class SessionProfile:
             return side
         return {name: v for name, v in side.items() if name != "collab"}
 
+    def _can_fold_in(self, version: str | None) -> bool:
+        """Whether the collab target is solved by fold-in: the model's fold-in is here, and a
+        taste of that model carries its per-track evidence (a taste combined elsewhere from
+        centroids only, e.g. a group's, keeps the averaged target)."""
+        fold, taste = self.fold_in, self.taste
+        if fold is None or version is None or fold.version != version:
+            return False
+        return taste is None or taste.collab_version != version or bool(taste.collab_rows)
+
+    def _folded_collab(self, signals: list[Signal], version: str) -> np.ndarray | None:
+        """The collab target by fold-in (see the module docstring); None without a positive."""
+        assert self.fold_in is not None
+        items: list[np.ndarray] = []
+        values: list[float] = []
+        for signal in signals:
+            event = signal.event
+            vector = event.extra.get("collab")
+            base = ACTION_WEIGHTS[event.action]
+            if vector is None or event.collab_version != version or base == 0.0:
+                continue
+            decay = signal.weight / base
+            items.append(vector)
+            values.append(matrix_value(evidence_of(event.action) * decay))
+        taste = self.taste
+        if taste is not None and taste.collab_version == version:
+            for vector, value in taste.collab_rows:
+                items.append(vector)
+                values.append(value)
+        if not items:
+            return None
+        return self.fold_in.user_vector(np.stack(items), values)
+
     def targets(self) -> SessionTargets:
         """The query the next queue is drawn from: the mood, moved by the session's events."""
         signals = self.signals()
@@ -285,6 +327,11 @@ class SessionProfile:
             for name, v in neg.items():
                 if name in extra:
                     extra[name] = extra[name] - self.tuning.gamma * strength * v
+        if version is not None and self._can_fold_in(version):
+            extra.pop("collab", None)
+            folded = self._folded_collab(signals, version)
+            if folded is not None:
+                extra["collab"] = folded
         if text is not None:
             norm = float(np.linalg.norm(text))
             text = (text / norm).astype(np.float32) if norm > 1e-6 else None

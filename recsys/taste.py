@@ -15,7 +15,13 @@ days, a weight), so the server, the offline evaluation and the tests build it al
   most first. Rows without vectors (an artist-level import) count toward artists only;
 - collab vectors come from one model only (two models' spaces are unrelated): the model
   most rows carry (``TasteRow.collab_version``; ties: the newest version string), named in
-  ``Taste.collab_version``; other rows' collab vectors are left out.
+  ``Taste.collab_version``; other rows' collab vectors are left out;
+- ``collab_rows``: that model's vectors of the rows' tracks with the value the training matrix
+  would give the listener on each (evidence units of recsys.collab.matrix.Confidences x plays
+  x the taste's decay, summed per track, log-scaled): what a fold-in (recsys.collab.foldin)
+  solves the listener's collab vector from. Given the model's ``FoldIn``, ``pull["collab"]``
+  IS that solved vector (normalised) and ``push`` has no collab centroid: the solve already
+  weighs skips and dislikes, and an average of item vectors is a weak user vector.
 A history with no vectors and no artists has no taste: ``None``.
 
 The taste steers a session as one pseudo-signal (recsys.session), weaker than a fresh like,
@@ -30,6 +36,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from recsys.collab.foldin import FoldIn, evidence_of, matrix_value
 from recsys.index.base import normalise_name
 from recsys.tuning import DEFAULT_TUNING, Tuning
 
@@ -60,6 +67,8 @@ class Taste:
     artists: tuple[tuple[str, str, int], ...]  # (normalised name, display name, positive count)
     rows: int
     collab_version: str | None = None  # the model of pull/push["collab"]
+    # (collab vector, matrix value) per track of that model: the fold-in's input.
+    collab_rows: tuple[tuple[np.ndarray, float], ...] = ()
 
     def frequent_artist(self, names: Iterable[str], min_count: int) -> str | None:
         """The display name of the most played of ``names`` if played at least ``min_count``
@@ -94,8 +103,12 @@ def _centroids(items: Weighted) -> tuple[dict[str, np.ndarray], float]:
     return means, total
 
 
-def build_taste(rows: Iterable[TasteRow], tuning: Tuning = DEFAULT_TUNING) -> Taste | None:
-    """The taste of a history (see the module docstring); unknown outcomes are ignored."""
+def build_taste(
+    rows: Iterable[TasteRow], tuning: Tuning = DEFAULT_TUNING, fold_in: FoldIn | None = None
+) -> Taste | None:
+    """The taste of a history (see the module docstring); unknown outcomes are ignored.
+    ``fold_in``: the installed model's, used when it is the model the rows' collab vectors
+    come from."""
     rows = list(rows)
     version = _collab_version(rows)
     positives: list[tuple[float, Mapping[str, np.ndarray]]] = []
@@ -103,6 +116,7 @@ def build_taste(rows: Iterable[TasteRow], tuning: Tuning = DEFAULT_TUNING) -> Ta
     counts: dict[str, float] = {}
     display: dict[str, str] = {}
     seen = 0
+    evidence: dict[bytes, tuple[np.ndarray, float]] = {}  # per track (its vector's bytes)
     for row in rows:
         base = OUTCOME_WEIGHTS.get(row.outcome)
         if base is None:
@@ -114,6 +128,11 @@ def build_taste(rows: Iterable[TasteRow], tuning: Tuning = DEFAULT_TUNING) -> Ta
         vectors = row.vectors
         if "collab" in vectors and row.collab_version != version:
             vectors = {name: v for name, v in vectors.items() if name != "collab"}
+        if "collab" in vectors:
+            units = evidence_of(row.outcome) * max(plays, 0.0) * decay
+            vector = np.asarray(vectors["collab"], dtype=np.float32)
+            track = vector.tobytes()
+            evidence[track] = (vector, evidence.get(track, (vector, 0.0))[1] + units)
         if vectors and weight != 0.0:
             (positives if weight > 0 else negatives).append((abs(weight), vectors))
         if base > 0:
@@ -127,6 +146,14 @@ def build_taste(rows: Iterable[TasteRow], tuning: Tuning = DEFAULT_TUNING) -> Ta
     pull, pull_total = _centroids(positives)
     push, push_total = _centroids(negatives)
     top = sorted(counts.items(), key=lambda item: (-item[1], item[0]))[:TOP_ARTISTS]
+    collab_rows = tuple((v, matrix_value(s)) for v, s in evidence.values() if s)
+    if fold_in is not None and version is not None and fold_in.version == version and collab_rows:
+        push.pop("collab", None)
+        pull.pop("collab", None)
+        user = fold_in.user_vector([v for v, _ in collab_rows], [s for _, s in collab_rows])
+        norm = float(np.linalg.norm(user)) if user is not None else 0.0
+        if user is not None and norm > 1e-9:
+            pull["collab"] = (user / norm).astype(np.float32)
     return Taste(
         pull=pull,
         push=push,
@@ -135,6 +162,7 @@ def build_taste(rows: Iterable[TasteRow], tuning: Tuning = DEFAULT_TUNING) -> Ta
         artists=tuple((key, display[key], round(n)) for key, n in top),
         rows=seen,
         collab_version=version if ("collab" in pull or "collab" in push) else None,
+        collab_rows=collab_rows,
     )
 
 

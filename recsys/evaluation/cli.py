@@ -102,6 +102,10 @@ def parser() -> argparse.ArgumentParser:
         "--no-collab", action="store_true",
         help="the engine without the evaluation's collab model (content vectors only)",
     )
+    p.add_argument(
+        "--no-fold-in", action="store_true",
+        help="collab targets as averaged item vectors instead of the model's fold-in",
+    )
     p.add_argument("--no-charts", action="store_true")
     p.add_argument("-v", "--verbose", action="store_true")
     return p
@@ -148,6 +152,7 @@ def main(argv: list[str] | None = None) -> int:
         optimize=not args.no_optimize,
         overrides=overrides,
         collab=not args.no_collab,
+        fold_in=not args.no_fold_in,
     )
     try:
         results = asyncio.run(run_evaluation(config))

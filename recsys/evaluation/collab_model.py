@@ -12,6 +12,10 @@ HetRec knows artists, not tracks, so each (user, artist, plays) becomes one arti
 artist's catalog tracks by popularity, exactly as ``musicrec train`` treats an imported
 artist-level listen. Cold tracks get recsys.collab's content-predicted vectors.
 
+The engine gets the model's fold-in (recsys.collab.foldin) built from the vectors the index
+holds (``index_fold_in``: warm tracks of that version), so the same model is what both the
+index and the listener's solved collab vector come from, cached index or not.
+
 The model's version is a hash of its inputs (rows, catalog, training settings), so the
 cached index holding it is keyed by the model (recsys.evaluation.index_cache).
 """
@@ -70,3 +74,5 @@ def train_model(
     builder = MatrixBuilder(catalog.ids, artist_tracks(catalog))
     builder.add(rows)
     return fit_model(builder.build(), content, params, version=version)
+
+

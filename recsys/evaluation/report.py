@@ -175,7 +175,8 @@ def bench(results: dict[str, Any]) -> list[tuple[str, float, str]]:
             ("returning_skip_rate", back["skip_rate"], "ratio"),
         ]
         if back["ratio_first5"] is not None:
-            out.append(("returning_first5_vs_new", back["ratio_first5"], "ratio"))
+            # A quotient of two skip rates (above 1 when returning does worse): not a share.
+            out.append(("returning_first5_vs_new", back["ratio_first5"], "x"))
     hist = results.get("lastfm")
     if hist:
         out += [

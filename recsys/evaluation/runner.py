@@ -24,6 +24,7 @@ from typing import Any
 
 import numpy as np
 
+from recsys.collab.foldin import index_fold_in
 from recsys.encoder import EMBEDDING_DIM, AsyncEncoder, OnnxMiniLM, TextEncoder
 from recsys.engine import Engine
 from recsys.evaluation.collab_model import model_version, train_model, training_rows
@@ -69,6 +70,7 @@ class EvalConfig:
     taste_quantile: float = 0.8
     overrides: dict[str, float] = field(default_factory=dict)  # what-if engine constants
     collab: bool = True  # the engine's index carries the evaluation's collab model
+    fold_in: bool = True  # collab targets solved by fold-in (False: averaged item vectors)
 
     def resolved(self) -> EvalConfig:
         """Defaults filled in: --quick is small enough for a test, the full run for ~10 min."""
@@ -183,6 +185,10 @@ async def _run(cfg: EvalConfig) -> dict[str, Any]:
             results["catalog"]["index_cached"] = cached
             timer.lap("index")
             engine = Engine(index, encoder, tuning=tuning)
+            if cfg.collab and cfg.fold_in:
+                fold = await index_fold_in(index, catalog.ids, results["collab"]["version"])
+                engine.use_fold_in(fold)
+                results["collab"]["fold_in"] = fold is not None
             try:
                 if {"live", "returning"} & set(cfg.parts):
                     results.update(await _live_part(cfg, engine, catalog, listeners, eligible))

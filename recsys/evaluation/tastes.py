@@ -44,4 +44,4 @@ async def history_taste(engine: Engine, catalog: EvalCatalog, plays: Mapping[str
                 "complete", AGE_DAYS, named_vectors(point), (artist,), share,
                 point.payload.get("collab_version"),
             ))
-    return build_taste(rows, engine.tuning)
+    return build_taste(rows, engine.tuning, engine.fold_in)

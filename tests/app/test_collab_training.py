@@ -221,3 +221,42 @@ async def test_retrain_is_due_after_enough_new_events_or_a_rebuilt_index(
     await index.recreate()  # `musicrec index rebuild`: the collab vectors are gone
     await index.upsert(points)
     assert await retrain_due(db, index, min_events=1000)
+
+
+class _EngineSeat:
+    """Where the serving engine keeps its fold-in (recsys.engine.Engine.use_fold_in)."""
+
+    def __init__(self) -> None:
+        self.fold_in = None
+
+    def use_fold_in(self, fold_in: object) -> None:
+        self.fold_in = fold_in  # type: ignore[assignment]
+
+
+async def test_serving_picks_up_the_fold_in_of_the_model_the_index_holds(
+    db: Database, index: TrackIndex
+) -> None:
+    from types import SimpleNamespace
+
+    from app.collab_training import refresh_fold_in
+
+    group_of = await _catalog(db)
+    await _listen(db, group_of)
+    await index.upsert(_points(group_of))
+    seat = _EngineSeat()
+    state = SimpleNamespace(engine=seat, index=index, db=db)
+    await refresh_fold_in(state)  # type: ignore[arg-type]
+    assert seat.fold_in is None, "no model yet: sessions average item vectors"
+
+    done = await train(db, index, PARAMS)
+    assert done is not None
+    await refresh_fold_in(state)  # type: ignore[arg-type]
+    assert seat.fold_in is not None and seat.fold_in.version == done.model.version
+    # A listener who played group 0's tracks is solved next to them.
+    first = [t for t, g in group_of.items() if g == 0][:4]
+    stored = await index.points(first)
+    vectors = np.stack([stored[t].collab for t in first])
+    user = seat.fold_in.user_vector(vectors, [1.0] * len(first))
+    assert user is not None
+    closeness = vectors @ user / (np.linalg.norm(vectors, axis=1) * np.linalg.norm(user))
+    assert float(closeness.mean()) > 0.5

@@ -62,4 +62,37 @@ def test_returning_part_on_the_tiny_set(
     assert "live" not in results  # only the part asked for
     collab = results["collab"]
     assert collab["excluded_listeners"] == 6 and collab["rows"] > 0
+    assert collab["fold_in"] is True  # the engine solved its collab targets with the model's fold-in
     assert back["ratio_first5"] is None or back["ratio_first5"] >= 0.0
+
+
+async def test_the_index_fold_in_uses_the_models_warm_tracks_only(tmp_path: Path) -> None:
+    import numpy as np
+
+    from recsys.collab.foldin import index_fold_in
+    from recsys.collab.model import COLD_CONFIDENCE
+    from recsys.features import AUDIO_DIM
+    from recsys.index.base import CollabVectors, IndexPoint
+    from recsys.index.edge import EdgeIndex
+
+    rng = np.random.default_rng(0)
+    index = EdgeIndex(tmp_path / "qdrant-edge" / "tracks")
+    await index.ensure()
+    try:
+        text = rng.normal(size=(6, 384)).astype(np.float32)
+        text /= np.linalg.norm(text, axis=1, keepdims=True)
+        await index.upsert([
+            IndexPoint(i + 1, text[i], np.zeros(AUDIO_DIM, dtype=np.float32), {"title": f"t{i}"})
+            for i in range(6)
+        ])
+        vectors = np.eye(6, 4, dtype=np.float32)[:5] + 0.01  # track 5: a cold, predicted vector
+        vectors /= np.linalg.norm(vectors, axis=1, keepdims=True)
+        confidence = np.array([0.5, 0.5, 0.2, 0.9, COLD_CONFIDENCE], dtype=np.float32)
+        await index.replace_collab(CollabVectors("m1", np.arange(1, 6, dtype=np.int64), vectors, confidence))
+        fold = await index_fold_in(index, list(range(1, 7)), "m1")
+        assert fold is not None and fold.version == "m1" and fold.dim == 4
+        warm = vectors[:4].astype(np.float64)
+        np.testing.assert_allclose(fold.base, warm.T @ warm + np.eye(4), atol=1e-5)
+        assert await index_fold_in(index, list(range(1, 7)), "another") is None
+    finally:
+        await index.close()
