@@ -350,6 +350,7 @@ async def active_session(url: str, cookie: str, gate: asyncio.Semaphore, results
             log(f"a session failed to start: {exc!r}")
         return
     results.active.settle(True)
+    liked: set[int] = set()
     try:
         await start.wait()
         next_at = time.monotonic() + random.uniform(0, FEEDBACK_EVERY_S)
@@ -361,6 +362,12 @@ async def active_session(url: str, cookie: str, gate: asyncio.Semaphore, results
             if playing is None:
                 break
             action = random.choice(("skip", "skip", "like", "complete"))
+            if action == "like" and playing["id"] in liked:
+                # Likes are a state: a second like of a liked track changes nothing and gets no
+                # new queue (it was counted as a lost frame here before).
+                action = "complete"
+            if action == "like":
+                liked.add(playing["id"])
             sent_at = time.perf_counter()
             await ws.send(msgpack.packb({"type": "feedback", "track_id": playing["id"], "action": action}))
             results.sent += 1
