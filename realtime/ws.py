@@ -7,6 +7,8 @@ open socket to a cross-site page or an anonymous client.
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import logging
 import time
 
@@ -28,6 +30,9 @@ from realtime.runtime import EXTRAS_KEY, Realtime, get_realtime
 
 bp = Blueprint("realtime", __name__)
 log = logging.getLogger("musicrec.realtime")
+
+# How long a socket the server closed keeps reading for the client's answering close frame.
+CLOSE_LINGER_S = 2.0
 
 _BACKEND_ERRORS = (RedisError, OSError, TimeoutError, asyncpg.PostgresError, asyncpg.InterfaceError,
                    asyncpg.InternalClientError)  # the last: a connection that died mid-operation
@@ -54,15 +59,32 @@ async def ws_endpoint() -> None:
         await websocket.close(CLOSE_POLICY, "too many connections for this user")
         return
     try:
-        await _serve(realtime, conn, state)
+        closed_by_us = await _serve(realtime, conn, state)
     finally:
         conn.closed = True
         if conn.stream != conn.user_id:  # it followed a group: no longer present there
             realtime.hub.spawn(realtime.groups.dropped(conn))
         realtime.hub.release(conn)
+    if closed_by_us:
+        await _await_client_close()
 
 
-async def _serve(realtime: Realtime, conn: Connection, state: AppState) -> None:
+async def _await_client_close() -> None:
+    """Read and drop frames until the client answers our close frame (or a short wait ends).
+
+    Returning at once would let the server close the TCP socket while the client's frames are
+    still arriving (a flood, say); with unread data the kernel resets the connection, and a reset
+    can discard our close frame before the client reads it, so the client never learns why.
+    The client's answering close ends the handler (Quart cancels it), which is the normal way out.
+    """
+    with contextlib.suppress(TimeoutError):
+        async with asyncio.timeout(CLOSE_LINGER_S):
+            while True:
+                await websocket.receive()
+
+
+async def _serve(realtime: Realtime, conn: Connection, state: AppState) -> bool:
+    """Take frames until the socket closes; True when the server closed it (a limit broken)."""
     settings = state.settings
     bucket = frame_bucket(settings.ws_max_frames_per_s)
     stream, dispatch = realtime.stream, realtime.dispatch
@@ -74,10 +96,10 @@ async def _serve(realtime: Realtime, conn: Connection, state: AppState) -> None:
         size = len(data) if isinstance(data, bytes) else len(data.encode("utf-8", "replace"))
         if size > settings.ws_max_frame_bytes:
             await conn.close(CLOSE_TOO_BIG, f"frames are limited to {settings.ws_max_frame_bytes} bytes")
-            return
+            return True
         if not bucket.take():
             await conn.close(CLOSE_POLICY, "too many frames")
-            return
+            return True
         text = isinstance(data, str)
         try:
             frame = protocol.decode(data)
@@ -95,7 +117,8 @@ async def _serve(realtime: Realtime, conn: Connection, state: AppState) -> None:
             except _BACKEND_ERRORS:
                 # Not even a seq can be had: let the client reconnect and resume.
                 await conn.close(CLOSE_INTERNAL, "service unavailable, reconnect")
-                return
+                return True
+    return True  # another part closed it (shutdown, a send buffer overrun, the idle sweep)
 
 
 def register(app: Quart) -> None:
