@@ -253,6 +253,38 @@ def rss_mb(pid: int) -> float:
     return psutil.Process(pid).memory_info().rss / 2**20
 
 
+class CpuWatch:
+    """Where the machine's CPU went during a measured phase, to tell a quiet run from one that
+    shared the cores: the server's share, this load generator's, the rest of the machine
+    (PostgreSQL, Redis and anything else running) and the hypervisor's steal. Percentages of
+    one core, like top's (200 % = both cores of a 2-core machine)."""
+
+    def __init__(self, server_pid: int) -> None:
+        self._server = psutil.Process(server_pid)
+        self._me = psutil.Process()
+        self._start = self._sample()
+
+    def _sample(self) -> tuple[float, Any, Any, Any]:
+        return time.monotonic(), psutil.cpu_times(), self._server.cpu_times(), self._me.cpu_times()
+
+    def figures(self, prefix: str) -> dict[str, tuple[float, str]]:
+        (w0, m0, s0, c0), (w1, m1, s1, c1) = self._start, self._sample()
+        wall = w1 - w0
+
+        def pct(seconds: float) -> float:
+            return seconds / wall * 100
+
+        busy = pct(sum(m1) - sum(m0) - (m1.idle - m0.idle) - (m1.iowait - m0.iowait) - (m1.steal - m0.steal))
+        server = pct(s1.user + s1.system - s0.user - s0.system)
+        client = pct(c1.user + c1.system - c0.user - c0.system)
+        return {
+            f"{prefix}_server_cpu_pct": (server, "%"),
+            f"{prefix}_client_cpu_pct": (client, "%"),
+            f"{prefix}_rest_cpu_pct": (max(busy - server - client, 0.0), "%"),
+            f"{prefix}_steal_pct": (pct(m1.steal - m0.steal), "%"),
+        }
+
+
 # -- clients ----------------------------------------------------------------------------------
 
 
@@ -281,6 +313,7 @@ class Results:
     idle: Tally
     active: Tally
     latencies_ms: list[float] = field(default_factory=list)
+    sent_at_s: list[float] = field(default_factory=list)  # when each latency's feedback left
     sent: int = 0
     lost: int = 0
     failed_sessions: int = 0
@@ -376,6 +409,7 @@ async def active_session(url: str, cookie: str, gate: asyncio.Semaphore, results
                 results.lost += 1
             else:
                 results.latencies_ms.append((time.perf_counter() - sent_at) * 1000)
+                results.sent_at_s.append(sent_at)
                 queue = updated
             next_at += FEEDBACK_EVERY_S * random.uniform(0.9, 1.1)
     except Exception:
@@ -390,6 +424,19 @@ def percentile(values: list[float], q: float) -> float:
         return float("nan")
     ordered = sorted(values)
     return ordered[min(len(ordered) - 1, round(q / 100 * (len(ordered) - 1)))]
+
+
+def windows(sent_at: list[float], latencies: list[float], width_s: float = 5.0) -> list[str]:
+    """p50 / p99 / max per window of the measured phase: a tail that comes in bursts (a pause
+    of the server, another process taking the cores) shows in a few windows, not in all."""
+    if not sent_at:
+        return []
+    first = min(sent_at)
+    buckets: dict[int, list[float]] = {}
+    for at, ms in zip(sent_at, latencies, strict=True):
+        buckets.setdefault(int((at - first) // width_s), []).append(ms)
+    return [f"  {n * width_s:4.0f}-{(n + 1) * width_s:<4.0f}s  n={len(v):5d}  p50 {percentile(v, 50):6.1f}"
+            f"  p99 {percentile(v, 99):6.1f}  max {max(v):6.1f} ms" for n, v in sorted(buckets.items())]
 
 
 def log(message: str) -> None:
@@ -429,18 +476,17 @@ async def run(args: argparse.Namespace) -> dict[str, tuple[float, str]]:
                     for c in setup.active]
         await results.active.all_in.wait()
         await asyncio.sleep(1)
-        server = psutil.Process(proc.pid)
-        cpu0, wall0 = server.cpu_times(), time.monotonic()
+        cpu = CpuWatch(proc.pid)
         until[0] = time.monotonic() + args.seconds
         start.set()
         peak_rss = 0.0
         while time.monotonic() < until[0]:
             await asyncio.sleep(1)
             peak_rss = max(peak_rss, rss_mb(proc.pid))
-        cpu1, wall1 = server.cpu_times(), time.monotonic()
+        cpu_figures = cpu.figures("ws")
         await asyncio.wait_for(asyncio.gather(*sessions), RESPONSE_TIMEOUT_S + 30)
-        cpu_pct = ((cpu1.user + cpu1.system) - (cpu0.user + cpu0.system)) / (wall1 - wall0) * 100
         lat = results.latencies_ms
+        log("feedback -> queue by 5 s window:\n" + "\n".join(windows(results.sent_at_s, lat)))
         figures = {
             "ws_active_sessions": (results.active.ok - results.failed_sessions, "count"),
             "ws_feedback_sent": (results.sent, "count"),
@@ -450,7 +496,7 @@ async def run(args: argparse.Namespace) -> dict[str, tuple[float, str]]:
             "ws_push_mean_ms": (statistics.fmean(lat) if lat else float("nan"), "ms"),
             "ws_lost_frames": (results.lost, "count"),
             "ws_failed_sessions": (results.active.failed + results.failed_sessions, "count"),
-            "ws_server_cpu_pct": (cpu_pct, "%"),
+            **cpu_figures,
             "ws_server_rss_mb": (peak_rss, "MB"),
             "ws_base_rss_mb": (base_rss, "MB"),
             "ws_idle_connections": (idle_held, "count"),
@@ -669,8 +715,7 @@ async def run_groups(args: argparse.Namespace) -> dict[str, tuple[float, str]]:
         await results.members.all_in.wait()
         log(f"{results.members.ok} following in {time.monotonic() - t0:.1f} s; running {args.seconds} s...")
         await asyncio.sleep(1)
-        server = psutil.Process(proc.pid)
-        cpu0, wall0 = server.cpu_times(), time.monotonic()
+        cpu = CpuWatch(proc.pid)
         until[0] = time.monotonic() + args.seconds
         start.set()
         peak_rss = 0.0
@@ -685,13 +730,12 @@ async def run_groups(args: argparse.Namespace) -> dict[str, tuple[float, str]]:
                 peak_rss = max(peak_rss, rss_mb(proc.pid))
 
         await watch(until[0])
-        cpu1, wall1 = server.cpu_times(), time.monotonic()
+        cpu_figures = cpu.figures("ws_group")
         await watch(until[0] + RESPONSE_TIMEOUT_S + 1)
         await asyncio.wait_for(asyncio.gather(*members), RESPONSE_TIMEOUT_S + 30)
         for r in runs:  # whatever still waits has waited past the timeout
             results.lost += len(r.feedback)
             results.seeks_lost += len(r.seeks)
-        cpu_pct = ((cpu1.user + cpu1.system) - (cpu0.user + cpu0.system)) / (wall1 - wall0) * 100
         push, pb = results.push_ms, results.playback_ms
         nan = float("nan")
         figures = {
@@ -710,7 +754,7 @@ async def run_groups(args: argparse.Namespace) -> dict[str, tuple[float, str]]:
             "ws_group_nexts_sent": (results.nexts, "count"),
             "ws_group_error_frames": (sum(results.errors.values()), "count"),
             "ws_group_failed_members": (results.members.failed + results.failed_members, "count"),
-            "ws_group_server_cpu_pct": (cpu_pct, "%"),
+            **cpu_figures,
             "ws_group_server_rss_mb": (peak_rss, "MB"),
             "ws_group_base_rss_mb": (base_rss, "MB"),
         }

@@ -202,6 +202,11 @@ class Engine:
     def _popular(self, hits: Sequence[Hit]) -> np.ndarray:
         return _with_popularity(hits, self.tuning.popularity_weight)
 
+    def _mood_list_popular(self, hits: Sequence[Hit]) -> np.ndarray:
+        # A list from the mood alone has its own prior: the shared one is set for lists a
+        # session or taste steers (Tuning.mood_list_popularity_weight says why).
+        return _with_popularity(hits, self.tuning.mood_list_popularity_weight)
+
     async def resolve_mood(self, mood: MoodSpec | None) -> MoodQuery:
         """A MoodQuery for a spec; no mood (or an empty one) gives the neutral 'Anything'."""
         return await resolve(mood or MoodSpec(), self.encoder)
@@ -295,13 +300,15 @@ class Engine:
         taste: Taste | None = None,
     ) -> tuple[list[Scored], str]:
         """Tracks for a mood under filters, with a reason each and one overall explanation.
-        With a listener's ``taste``, the mood is moved toward it as a new session's would be."""
+        With a listener's ``taste``, the mood is moved toward it as a new session's would be
+        (and ranked with Tuning.popularity_weight); without one, the list ranks on the mood
+        with Tuning.mood_list_popularity_weight."""
         limit = min(max(1, limit), MAX_LIMIT)
         query = await self.resolve_mood(mood)
         text, audio = query.text_vector, query.audio_vector
         weights = query.weights if query.text_vector is not None else AUDIO_ONLY_WEIGHTS
         profile: SessionProfile | None = None
-        relevance: Relevance = self._popular
+        relevance: Relevance = self._mood_list_popular
         collab: CollabTarget | None = None
         if taste is not None:
             profile = SessionProfile(mood=query, tuning=self.tuning, taste=taste, fold_in=self.fold_in)
