@@ -25,16 +25,19 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import os
+import threading
 import time
 from collections.abc import Awaitable, Callable, Iterable, Mapping, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import datetime
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from app.store import collab_models, events, imported_listens
 from app.store.db import Database
 from recsys.collab import CollabModel, MatrixBuilder, NotEnoughData, TrainParams, fit_model
-from recsys.collab.foldin import index_fold_in
+from recsys.collab.foldin import index_fold_in, model_fold_in
 from recsys.collab.matrix import Row as MatrixRow
 from recsys.index.base import TrackIndex, normalise_name
 
@@ -47,8 +50,11 @@ log = logging.getLogger("musicrec.collab")
 
 _LOCK_KEY = 0x636F6C6C6162  # "collab"
 CHUNK = 50_000
-VECTOR_CHUNK = 2_000
+# Content vectors are read in small pages: each page is one call on the index's single
+# thread, and live queries wait behind it (2,000 per page held it ~35 ms at a time).
+VECTOR_CHUNK = 256
 _TASK = "collab_retrainer"
+T = TypeVar("T")
 
 
 @dataclass(frozen=True, slots=True)
@@ -83,6 +89,23 @@ async def _content(index: TrackIndex, track_ids: list[int]) -> dict[int, tuple[A
     return content
 
 
+def _lower_priority() -> None:
+    # Linux schedules threads one by one: nice 10 on this thread alone lets the event loop's
+    # thread win the cores while a training runs (the ALS solver releases the GIL, so it
+    # rarely holds what the loop needs). Elsewhere, or without permission, it runs as is.
+    with contextlib.suppress(AttributeError, OSError):
+        os.setpriority(os.PRIO_PROCESS, threading.get_native_id(), 10)
+
+
+# The training's CPU work runs here: one thread, at a lower priority than serving.
+_TRAINING_POOL = ThreadPoolExecutor(max_workers=1, thread_name_prefix="collab-train",
+                                    initializer=_lower_priority)
+
+
+async def _in_training_thread(fn: Callable[..., T], *args: Any) -> T:
+    return await asyncio.get_running_loop().run_in_executor(_TRAINING_POOL, fn, *args)
+
+
 async def _feed(
     builder: MatrixBuilder, until: int,
     fetch: Callable[[int, int], Awaitable[Sequence[Any]]], row: Callable[[Any], MatrixRow],
@@ -93,7 +116,7 @@ async def _feed(
         rows = await fetch(last, until)
         if not rows:
             break
-        await asyncio.to_thread(builder.add, [row(r) for r in rows])
+        await _in_training_thread(builder.add, [row(r) for r in rows])
         read += len(rows)
         last = int(rows[-1].id)
     return read
@@ -148,9 +171,9 @@ async def _train_locked(
 
     read = await _feed(builder, last_import, imports, _import_row)
     read += await _feed(builder, last_event, listened, _event_row)
-    matrix = await asyncio.to_thread(builder.build)
+    matrix = await _in_training_thread(builder.build)
     content = await _content(index, track_ids)
-    model = await asyncio.to_thread(fit_model, matrix, content, params)
+    model = await _in_training_thread(fit_model, matrix, content, params)
     await index.replace_collab(model.index_vectors())
     duration = time.perf_counter() - started
     row = await collab_models.record(
@@ -185,11 +208,14 @@ async def retrain_due(db: Database, index: TrackIndex, min_events: int) -> bool:
                                          min_events) >= min_events
 
 
-async def refresh_fold_in(state: AppState) -> None:
+async def refresh_fold_in(state: AppState, trained: CollabModel | None = None) -> None:
     """Give the engine the fold-in of the collab model the index holds now (recsys.collab.foldin:
     a listener's collab target solved the way ALS solves a user, not averaged), unless it has
     it already. After a training here, or a swap by another instance, sessions pick it up at
-    their next queue; until then they keep using the model they were built from."""
+    their next queue; until then they keep using the model they were built from.
+
+    ``trained``: the model this process just installed; when the index holds it, the fold-in
+    comes from it in memory rather than from reading every track back from the index."""
     engine, index = state.engine, state.index
     if engine is None or index is None:
         return
@@ -197,8 +223,11 @@ async def refresh_fold_in(state: AppState) -> None:
     current = engine.fold_in.version if engine.fold_in is not None else None
     if version is None or version == current:
         return
-    track_ids, _ = await _catalog(state.db)
-    engine.use_fold_in(await index_fold_in(index, track_ids, version))
+    if trained is not None and trained.version == version:
+        engine.use_fold_in(await asyncio.to_thread(model_fold_in, trained))
+    else:
+        track_ids, _ = await _catalog(state.db)
+        engine.use_fold_in(await index_fold_in(index, track_ids, version))
     log.info("collab model %s: fold-in ready for live sessions", version)
 
 
@@ -220,9 +249,8 @@ class CollabRetrainer:
             try:
                 due = settings.retrain_enabled and await retrain_due(self._state.db, index,
                                                                       settings.retrain_min_events)
-                if due:
-                    await train(self._state.db, index)
-                await refresh_fold_in(self._state)
+                result = await train(self._state.db, index) if due else None
+                await refresh_fold_in(self._state, result.model if result is not None else None)
             except asyncio.CancelledError:
                 raise
             except NotEnoughData as exc:

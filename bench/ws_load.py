@@ -184,6 +184,9 @@ async def prepare(args: argparse.Namespace, work: Path) -> Setup:
         "MUSICREC_STATIC_DIR": str(work / "no-static"), "MUSICREC_CONFIG_FILE": str(work / "empty.toml"),
         "HF_HUB_OFFLINE": "1",
     })
+    if args.retrain_after is not None:
+        setup.env.update({"MUSICREC_RETRAIN_CHECK_S": "1",
+                          "MUSICREC_RETRAIN_MIN_EVENTS": str(args.retrain_after)})
     (work / "empty.toml").write_text("")
     return setup
 
@@ -201,6 +204,15 @@ async def build_index(tracks: list[Any], data_dir: Path) -> None:
     finally:
         await index.close()
         encoder.close()
+
+
+async def models_trained(setup: Setup) -> int:
+    """Collab models the server trained (and swapped in) so far."""
+    conn = await asyncpg.connect(setup.settings.database_url)
+    try:
+        return int(await conn.fetchval(f'SELECT count(*) FROM "{setup.schema}".collab_models'))
+    finally:
+        await conn.close()
 
 
 async def cleanup(setup: Setup) -> None:
@@ -476,6 +488,7 @@ async def run(args: argparse.Namespace) -> dict[str, tuple[float, str]]:
                     for c in setup.active]
         await results.active.all_in.wait()
         await asyncio.sleep(1)
+        models_before = await models_trained(setup)
         cpu = CpuWatch(proc.pid)
         until[0] = time.monotonic() + args.seconds
         start.set()
@@ -484,6 +497,7 @@ async def run(args: argparse.Namespace) -> dict[str, tuple[float, str]]:
             await asyncio.sleep(1)
             peak_rss = max(peak_rss, rss_mb(proc.pid))
         cpu_figures = cpu.figures("ws")
+        retrains = await models_trained(setup) - models_before
         await asyncio.wait_for(asyncio.gather(*sessions), RESPONSE_TIMEOUT_S + 30)
         lat = results.latencies_ms
         log("feedback -> queue by 5 s window:\n" + "\n".join(windows(results.sent_at_s, lat)))
@@ -497,6 +511,7 @@ async def run(args: argparse.Namespace) -> dict[str, tuple[float, str]]:
             "ws_lost_frames": (results.lost, "count"),
             "ws_failed_sessions": (results.active.failed + results.failed_sessions, "count"),
             **cpu_figures,
+            "ws_retrains": (retrains, "count"),
             "ws_server_rss_mb": (peak_rss, "MB"),
             "ws_base_rss_mb": (base_rss, "MB"),
             "ws_idle_connections": (idle_held, "count"),
@@ -781,6 +796,10 @@ def main() -> None:
     parser.add_argument("--groups", type=int, default=200, help="listening groups (--part groups)")
     parser.add_argument("--members", type=int, default=5, help="members per group, host included")
     parser.add_argument("--server-log", type=Path, help="keep the server's log in this file")
+    parser.add_argument("--retrain-after", type=int, default=None, metavar="N",
+                        help="let the server's background retrainer look every second and train "
+                             "once N new events arrived, so that a retrain (training, the collab "
+                             "swap) runs during the measured phase; the run counts them")
     args = parser.parse_args()
     if min(args.sessions, args.seconds, args.catalog, args.groups, args.members) < 1 or args.idle < 0:
         parser.error("sizes must be positive")

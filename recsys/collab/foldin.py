@@ -28,7 +28,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from recsys.collab.matrix import Confidences
-from recsys.collab.model import COLD_CONFIDENCE
+from recsys.collab.model import COLD_CONFIDENCE, CollabModel
 from recsys.collab.train import TrainParams
 from recsys.index.base import COLLAB_CONFIDENCE, COLLAB_VERSION, TrackIndex
 
@@ -93,11 +93,26 @@ class FoldIn:
         return x.astype(np.float32)
 
 
+def _is_warm(confidence: float) -> bool:
+    # The payload holds a float32: 0.05 reads back as 0.0500000007.
+    return confidence > COLD_CONFIDENCE + 1e-6
+
+
+def model_fold_in(model: CollabModel, params: TrainParams | None = None) -> FoldIn | None:
+    """The fold-in of a model in memory (the one this process just trained): the same warm
+    tracks ``index_fold_in`` would read back from the index, without reading it."""
+    warm = np.asarray([_is_warm(float(c)) for c in model.confidence], dtype=bool)
+    if not warm.any():
+        return None
+    return FoldIn.from_vectors(model.version, model.vectors[warm], params)
+
+
 async def index_fold_in(
-    index: TrackIndex, ids: list[int], version: str, params: TrainParams | None = None, page: int = 2000
+    index: TrackIndex, ids: list[int], version: str, params: TrainParams | None = None, page: int = 256
 ) -> FoldIn | None:
     """The fold-in of the model ``version`` the index holds: its warm tracks' vectors (a cold
-    track's vector is predicted from content, ALS never saw it); None without any."""
+    track's vector is predicted from content, ALS never saw it); None without any. Read in
+    small pages: each is one call on the index's single thread, which queries wait behind."""
     vectors: list[np.ndarray] = []
     for start in range(0, len(ids), page):
         points = await index.points(ids[start:start + page])
@@ -106,8 +121,7 @@ async def index_fold_in(
             if (
                 point.collab is not None
                 and payload.get(COLLAB_VERSION) == version
-                # The payload holds a float32: 0.05 reads back as 0.0500000007.
-                and float(payload.get(COLLAB_CONFIDENCE) or 0.0) > COLD_CONFIDENCE + 1e-6
+                and _is_warm(float(payload.get(COLLAB_CONFIDENCE) or 0.0))
             ):
                 vectors.append(np.asarray(point.collab, dtype=np.float32))
     if not vectors:

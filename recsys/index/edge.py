@@ -135,7 +135,7 @@ class EdgeIndex:
                                np.array(p.audio, dtype=np.float32),
                                None if p.collab is None else np.array(p.collab, dtype=np.float32))
 
-        await self._shards.call(run)
+        await self._shards.write(run)
 
     async def delete(self, ids: Iterable[int]) -> None:
         id_list: list[Any] = [int(i) for i in ids]
@@ -153,7 +153,7 @@ class EdgeIndex:
             for point in id_list:
                 self._memo.pop(int(point), None)
 
-        await self._shards.call(run)
+        await self._shards.write(run)
 
     # -- reads ------------------------------------------------------------------------------
 

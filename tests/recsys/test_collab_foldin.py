@@ -140,3 +140,24 @@ def test_a_taste_with_the_models_fold_in_pulls_toward_the_solved_vector() -> Non
     for built in (taste, plain):
         start = SessionProfile(taste=built, fold_in=fold).targets()
         np.testing.assert_allclose(start.extra["collab"], taste.pull["collab"], atol=1e-5)
+
+
+def test_the_fold_in_of_a_model_in_memory_uses_its_warm_tracks_only() -> None:
+    from recsys.collab.foldin import model_fold_in
+    from recsys.collab.model import COLD_CONFIDENCE, CollabModel
+
+    rng = np.random.default_rng(3)
+    vectors = rng.normal(size=(6, 4)).astype(np.float32)
+    vectors /= np.linalg.norm(vectors, axis=1, keepdims=True)
+    # Two cold tracks: content-predicted vectors that ALS never saw (a float32 0.05 included).
+    confidence = np.array([1.0, 0.7, COLD_CONFIDENCE, 0.4, COLD_CONFIDENCE, 0.9], dtype=np.float32)
+    model = CollabModel("m1", 4, np.arange(1, 7, dtype=np.int64), vectors, confidence)
+
+    fold = model_fold_in(model)
+
+    assert fold is not None and fold.version == "m1"
+    expected = FoldIn.from_vectors("m1", vectors[[0, 1, 3, 5]])
+    assert np.allclose(fold.base, expected.base)
+    all_cold = CollabModel("m2", 4, np.arange(1, 3, dtype=np.int64), vectors[:2],
+                           np.full(2, COLD_CONFIDENCE, dtype=np.float32))
+    assert model_fold_in(all_cold) is None
