@@ -18,9 +18,11 @@ class Tuning:
     # evaluation; 0.1 cut the simulated skip rate and raised mood precision there; 0.4 with
     # the fold-in collab target (issue 16 sweep, seed 1: best live skip and Last.fm nDCG).
     popularity_weight: float = 0.4
-    # The same prior for a one-shot mood list without a taste (Engine.recommend for a new
-    # listener, and the app's mood lists, which pass none): no session or collab target
-    # ranks it, and 0.4 cost it mood precision. Set by the issue 16 third pass (seed 1).
+    # The same prior for a one-shot mood list without a taste (Engine.recommend without one:
+    # every mood list the app serves, its route passes none): no session or collab target
+    # ranks it, and the shared 0.4 cost it mood precision. 0.1 was the best of 0-0.4 in the
+    # issue 16 third pass (docs/evaluation.md; seed 1: top-10-tag P@20 0.170 vs 0.159 at 0.4,
+    # and the same on seed 2, whose mood lists do not depend on the seed).
     mood_list_popularity_weight: float = 0.1
     disliked_artist_penalty: float = 0.08
     # MMR trade-off of a one-shot mood list (Engine.recommend): 1 = pure relevance. 0.85 before
