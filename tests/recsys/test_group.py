@@ -13,10 +13,12 @@ import pytest
 
 from recsys.encoder import AsyncEncoder
 from recsys.engine import Engine, named_vectors
+from recsys.features import AUDIO_DIM
 from recsys.group import (
     FAIR_MIN_NEGATIVE,
     FAIR_PICKS,
     FAIR_WINDOW,
+    Affinity,
     Group,
     Member,
     combined_taste,
@@ -24,8 +26,10 @@ from recsys.group import (
     group_queue,
     group_verdict,
     least_served,
+    popularity_prior,
+    satisfaction,
 )
-from recsys.index.base import IndexPoint, TrackIndex
+from recsys.index.base import IndexPoint, TrackFilter, TrackIndex
 from recsys.taste import Taste, TasteRow, build_taste
 
 from .conftest import cluster_of
@@ -92,6 +96,24 @@ def test_tastes_combine_with_equal_weight_and_unknown_members_make_it_fainter(
     assert np.allclose(with_stranger.pull["audio"], sleep.pull["audio"])
     assert with_stranger.pull_strength == pytest.approx(sleep.pull_strength / 2)
     assert combined_taste([None, None]) is None
+
+
+def test_predicted_satisfaction_counts_what_the_engine_knows_beyond_sound_and_words() -> None:
+    # Three tracks alike in text and audio: one close to the member's collab target (listeners
+    # like them play it), one far from it, one the collab model has never seen.
+    text = np.eye(4, dtype=np.float32)[0]
+    audio = np.zeros(AUDIO_DIM, dtype=np.float32)
+    near, far = np.array([1.0, 0.0], dtype=np.float32), np.array([0.0, 1.0], dtype=np.float32)
+    tracks = [IndexPoint(i, text, audio, {"popularity": pop}, collab)
+              for i, (collab, pop) in enumerate(((near, 80.0), (far, 20.0), (None, 150.0)), start=1)]
+    liked = Affinity(text, audio)
+    plain = satisfaction(tracks, liked, None)
+    assert plain[0] == pytest.approx(plain[1]) == pytest.approx(plain[2])
+    known = satisfaction(tracks, liked, None, collab=near, collab_weight=0.4)
+    assert known[0] - plain[0] == pytest.approx(0.4) and known[1] == pytest.approx(plain[1])
+    assert known[2] == pytest.approx(plain[2])  # no collab vector: content alone
+    # The engine's popularity prior: weight per 100 points, capped at 100.
+    assert popularity_prior(tracks, 0.2).tolist() == pytest.approx([0.16, 0.04, 0.2])
 
 
 # -- with the engine ------------------------------------------------------------------------
@@ -177,3 +199,15 @@ async def test_a_five_member_group_with_a_long_history_gets_a_full_queue(
     group = Group(members=members, feedback=feedback, excluded=set(played))
     queue = await group_queue(engine, group, 20)
     assert len(queue) == 20 and not {q.id for q in queue} & set(played)
+
+
+def test_the_artists_a_group_heard_are_listed_once_per_track_oldest_first_now_playing_last() -> None:
+    from recsys.group import heard_artists
+
+    def point(artist: str) -> IndexPoint:
+        return IndexPoint(0, np.zeros(384, np.float32), np.zeros(10, np.float32), {"artist": [artist]})
+
+    known = {1: point("a"), 2: point("b"), 3: point("c"), 4: point("d")}
+    group = Group(members=[], feedback=[(4, "like", 7)], mood=None, flt=TrackFilter(),
+                  events=[(1, "play"), (2, "play"), (1, "like")], excluded=set(), now_playing=3)
+    assert heard_artists(group, known) == [frozenset(x) for x in ("a", "b", "d", "c")]
