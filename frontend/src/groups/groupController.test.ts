@@ -146,7 +146,10 @@ describe('GroupController', () => {
     await flush();
     const player = FakePlayer.made.find((p) => p.loaded.includes(50))!;
     expect(player.playing).toBe(true);
-    expect(player.pos).toBeGreaterThanOrEqual(60_000);
+    // The position comes from the server clock estimate (Date.now against performance.now
+    // samples), so it may land a fraction of a millisecond either side of 60 s (59,999.98
+    // was seen on CI): what matters is 60 s, not 0.
+    expect(player.pos).toBeGreaterThanOrEqual(59_990);
     expect(player.pos).toBeLessThan(61_000);
     expect(store.getState().playback.status).toBe('playing');
     c.dispose();
