@@ -9,35 +9,41 @@ const PAGE = 50;
 export function HistoryPage() {
   const c = useController();
   const [events, setEvents] = useState<HistoryEvent[]>([]);
-  const [before, setBefore] = useState<number | null>(null);
   const [done, setDone] = useState(false);
   const [loading, setLoading] = useState(false);
   const [error, setError] = useState<string | null>(null);
   const sentinel = useRef<HTMLDivElement>(null);
   const busy = useRef(false);
+  // The cursor as of the last page loaded: an observer made before that page arrived calls a
+  // loadMore from then, which must still ask for the next page, not the first one again.
+  const cursor = useRef<number | null>(null);
+  const finished = useRef(false);
 
   const loadMore = useCallback(async () => {
-    if (busy.current || done) return;
+    if (busy.current || finished.current) return;
     busy.current = true;
     setLoading(true);
     setError(null);
     try {
-      const page = await c.api.history(PAGE, before);
+      const page = await c.api.history(PAGE, cursor.current);
       const got = page.events ?? [];
       setEvents((prev) => {
         const seen = new Set(prev.map((e) => e.id).filter((id) => typeof id === 'number'));
         return [...prev, ...got.filter((e) => typeof e.id !== 'number' || !seen.has(e.id))];
       });
       const next = page.next_before ?? null;
-      setBefore(next);
-      if (next === null || got.length === 0) setDone(true);
+      cursor.current = next;
+      if (next === null || got.length === 0) {
+        finished.current = true;
+        setDone(true);
+      }
     } catch (err) {
       setError((err as Error).message);
     } finally {
       busy.current = false;
       setLoading(false);
     }
-  }, [c, before, done]);
+  }, [c]);
 
   // Load the first page; later pages when the sentinel scrolls into view.
   useEffect(() => {
