@@ -1,16 +1,18 @@
 """A group's queue: reads the group's state and hands it to the rules in recsys/group.py.
 
-What is read, for every recompute (nothing per group is kept in memory here): the members'
-picks waiting (``adds``), whose feedback is whose (``who``), who is present, the members'
-names (PostgreSQL), and each present member's long-term taste (app.listening.listener_taste,
-cached with their profile version; loaded concurrently). The group's own session snapshot
-gives the mood, the settings, what is excluded and what plays. A user's own stream (not a
-group's) goes to the plain engine source.
+What is read, for every recompute: the members' picks waiting (``adds``), whose feedback is
+whose (``who``), who is present, the members' names (PostgreSQL), and each present member's
+long-term taste (app.listening.listener_taste, cached with their profile version; loaded
+concurrently). The group's own session snapshot gives the mood, the settings, what is
+excluded and what plays. A user's own stream (not a group's) goes to the plain engine
+source. Kept in memory per group: the members' own pools from the last recomputes
+(recsys.group.MemberPools), reused while their inputs are unchanged.
 """
 
 from __future__ import annotations
 
 import asyncio
+from collections import OrderedDict
 
 from app.listening import hearing_filter, listener_taste
 from app.state import AppState
@@ -20,7 +22,11 @@ from realtime.group_state import GroupState
 from realtime.queue_frames import Ranked
 from realtime.session_keys import stream_group
 from realtime.session_state import Snapshot
-from recsys.group import Group, GroupPick, Member, group_queue
+from recsys.group import Group, GroupPick, Member, MemberPools, group_queue
+
+# Groups whose member pools are kept between recomputes, in this process (least recently
+# recomputed dropped first): a few kilobytes each.
+POOL_MEMO_GROUPS = 4096
 
 
 def _ranked(pick: GroupPick) -> Ranked:
@@ -32,6 +38,15 @@ class GroupSource:
         self._state = state
         self._engine = engine_source
         self._gstate = gstate
+        self._pools: OrderedDict[int, MemberPools] = OrderedDict()
+
+    def _memo(self, group_id: int, present: list[int]) -> MemberPools:
+        memo = self._pools.pop(group_id, None) or MemberPools()
+        self._pools[group_id] = memo
+        while len(self._pools) > POOL_MEMO_GROUPS:
+            self._pools.popitem(last=False)
+        memo.keep_only(present)
+        return memo
 
     async def upcoming(self, session: Snapshot, size: int) -> list[Ranked]:
         group_id = stream_group(session.user_id)
@@ -54,6 +69,7 @@ class GroupSource:
             excluded=set(session.excluded),
             now_playing=playing,
             adds=adds,
+            pools=self._memo(group_id, present),
         )
         engine = self._state.engine
         if engine is None:  # no index (yet): only the members' picks

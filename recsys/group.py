@@ -113,6 +113,42 @@ class Group:
     now_playing: int | None = None
     adds: Sequence[tuple[int, int, str]] = ()
     fair: bool = True  # False: the combined-taste queue alone, no fairness (the evaluation's baseline)
+    pools: MemberPools | None = None  # the caller's memo of member pools between recomputes
+
+
+class MemberPools:
+    """One group's member pools from earlier recomputes, kept by the caller between them.
+
+    A member's own pool is a function of the inputs in its key (the mood, the filter, their own
+    feedback in the group, what is blocked, what plays, the engine's fold-in model) and of their
+    taste object; when none of these changed (another member reacted), the pool computed then
+    is the pool that would be computed now, and it is reused. A recompute after one member's
+    reaction thus queries the engine for that member and the combined queue, not for everyone
+    (the group benchmark's server was CPU-bound on those queries). The index itself is not in
+    the key: tracks imported meanwhile reach a kept pool at its member's next change.
+    """
+
+    def __init__(self) -> None:
+        self._entries: dict[int, tuple[str, Taste | None, list[Scored], np.ndarray | None]] = {}
+        self.hits = 0
+        self.misses = 0
+
+    def get(self, member: Member, key: str) -> tuple[list[Scored], np.ndarray | None] | None:
+        entry = self._entries.get(member.id)
+        if entry is None or entry[0] != key or entry[1] is not member.taste:
+            self.misses += 1
+            return None
+        self.hits += 1
+        return entry[2], entry[3]
+
+    def put(self, member: Member, key: str, ranked: list[Scored], collab: np.ndarray | None) -> None:
+        self._entries[member.id] = (key, member.taste, ranked, collab)
+
+    def keep_only(self, member_ids: Iterable[int]) -> None:
+        """Forget members no longer present."""
+        keep = set(member_ids)
+        for gone in [m for m in self._entries if m not in keep]:
+            del self._entries[gone]
 
 
 @dataclass(frozen=True, slots=True)
@@ -383,12 +419,20 @@ async def _member_pools(engine: Engine, group: Group, feedback: Sequence[Feedbac
     tracks: its first POOL_PER_MEMBER are candidates like the others, the rest fill a queue the
     candidates leave short."""
 
+    fold = engine.fold_in.version if engine.fold_in is not None else None
+
     async def own(member: Member) -> tuple[list[Scored], np.ndarray | None]:
         mine = [(t, a) for t, a, m in feedback if m == member.id]
+        key = repr((group.mood, group.flt, mine, sorted(blocked), group.now_playing, fold))
+        kept = group.pools.get(member, key) if group.pools is not None else None
+        if kept is not None:
+            return kept
         profile = await _session(engine, group.mood, group.flt, member.taste, mine, blocked)
         ranked = await engine.next_queue(profile, POOL_PER_MEMBER, group.now_playing)
         # After next_queue: it hands the session the engine's installed fold-in.
         collab = profile.targets().extra.get("collab") if SATISFACTION_COLLAB > 0 else None
+        if group.pools is not None:
+            group.pools.put(member, key, ranked, collab)
         return ranked, collab
 
     async def combined() -> list[Scored]:

@@ -211,3 +211,30 @@ def test_the_artists_a_group_heard_are_listed_once_per_track_oldest_first_now_pl
     group = Group(members=[], feedback=[(4, "like", 7)], mood=None, flt=TrackFilter(),
                   events=[(1, "play"), (2, "play"), (1, "like")], excluded=set(), now_playing=3)
     assert heard_artists(group, known) == [frozenset(x) for x in ("a", "b", "d", "c")]
+
+
+async def test_kept_member_pools_give_the_same_queue_and_are_recomputed_only_for_who_changed(
+    engine: Engine, points: list[IndexPoint]
+) -> None:
+    from recsys.group import MemberPools
+
+    members = [Member(1, "ann", taste_of(points, SLEEP)), Member(2, "bob", taste_of(points, EDM)),
+               Member(3, "cy", taste_of(points, FOLK))]
+    feedback = [(1, "like", 1), (61, "complete", 2)]
+    memo = MemberPools()
+    first = await group_queue(engine, Group(members=members, feedback=feedback, excluded={1, 61},
+                                            pools=memo), 15)
+    assert (memo.hits, memo.misses) == (0, 3)
+    # Cy reacts: only Cy's pool is asked of the engine again, and the queue is the one a
+    # recompute from scratch gives.
+    feedback.append((121, "like", 3))
+    kept = await group_queue(engine, Group(members=members, feedback=feedback, excluded={1, 61},
+                                           pools=memo), 15)
+    assert (memo.hits, memo.misses) == (2, 4)
+    fresh = await group_queue(engine, Group(members=members, feedback=feedback, excluded={1, 61}), 15)
+    assert [(p.id, p.reason) for p in kept] == [(p.id, p.reason) for p in fresh]
+    assert [p.id for p in kept] != [p.id for p in first]
+    # A track moving on (what plays, what is blocked) changes every member's inputs.
+    await group_queue(engine, Group(members=members, feedback=feedback, excluded={1, 61}, now_playing=5,
+                                    pools=memo), 15)
+    assert (memo.hits, memo.misses) == (2, 7)
