@@ -59,14 +59,14 @@ async def ws_endpoint() -> None:
         await websocket.close(CLOSE_POLICY, "too many connections for this user")
         return
     try:
-        closed_by_us = await _serve(realtime, conn, state)
+        await _serve(realtime, conn, state)
     finally:
         conn.closed = True
         if conn.stream != conn.user_id:  # it followed a group: no longer present there
             realtime.hub.spawn(realtime.groups.dropped(conn))
         realtime.hub.release(conn)
-    if closed_by_us:
-        await _await_client_close()
+    # _serve returns only once the server closed the socket (a client's close cancels it).
+    await _await_client_close()
 
 
 async def _await_client_close() -> None:
@@ -83,8 +83,9 @@ async def _await_client_close() -> None:
                 await websocket.receive()
 
 
-async def _serve(realtime: Realtime, conn: Connection, state: AppState) -> bool:
-    """Take frames until the socket closes; True when the server closed it (a limit broken)."""
+async def _serve(realtime: Realtime, conn: Connection, state: AppState) -> None:
+    """Take frames until the server closes the socket: a limit broken here, or another part
+    (shutdown, a send buffer overrun, the idle sweep). A client's close cancels it instead."""
     settings = state.settings
     bucket = frame_bucket(settings.ws_max_frames_per_s)
     stream, dispatch = realtime.stream, realtime.dispatch
@@ -96,10 +97,10 @@ async def _serve(realtime: Realtime, conn: Connection, state: AppState) -> bool:
         size = len(data) if isinstance(data, bytes) else len(data.encode("utf-8", "replace"))
         if size > settings.ws_max_frame_bytes:
             await conn.close(CLOSE_TOO_BIG, f"frames are limited to {settings.ws_max_frame_bytes} bytes")
-            return True
+            return
         if not bucket.take():
             await conn.close(CLOSE_POLICY, "too many frames")
-            return True
+            return
         text = isinstance(data, str)
         try:
             frame = protocol.decode(data)
@@ -117,8 +118,7 @@ async def _serve(realtime: Realtime, conn: Connection, state: AppState) -> bool:
             except _BACKEND_ERRORS:
                 # Not even a seq can be had: let the client reconnect and resume.
                 await conn.close(CLOSE_INTERNAL, "service unavailable, reconnect")
-                return True
-    return True  # another part closed it (shutdown, a send buffer overrun, the idle sweep)
+                return
 
 
 def register(app: Quart) -> None:

@@ -136,11 +136,15 @@ def _scored(hit: Hit, reason: str) -> Scored:
     return Scored(hit.id, hit.score, reason, dict(hit.payload))
 
 
+def popularity_prior(tracks: Sequence[Hit | IndexPoint], weight: float) -> np.ndarray:
+    """The prior toward better-known tracks: ``weight`` per 100 points of popularity."""
+    popularity = np.array([float(t.payload.get("popularity") or 0.0) for t in tracks], dtype=np.float32)
+    return weight * np.clip(popularity, 0.0, 100.0) / 100.0
+
+
 def _with_popularity(hits: Sequence[Hit], weight: float) -> np.ndarray:
-    """Scores plus a prior toward better-known tracks (``weight``: Tuning.popularity_weight)."""
-    scores = np.array([h.score for h in hits], dtype=np.float32)
-    popularity = np.array([float(h.payload.get("popularity") or 0.0) for h in hits], dtype=np.float32)
-    return scores + weight * np.clip(popularity, 0.0, 100.0) / 100.0
+    """Scores plus the popularity prior (``weight``: Tuning.popularity_weight)."""
+    return np.array([h.score for h in hits], dtype=np.float32) + popularity_prior(hits, weight)
 
 
 Relevance = Callable[[Sequence[Hit]], np.ndarray]

@@ -27,7 +27,8 @@ every member's feedback in the group ``(track, action, member)`` and the engine:
   the combined queue, or in every member's) it is "for everyone: …"; with one member present
   the combined-taste queue alone is theirs.
 
-Nothing here keeps state between calls: the same inputs give the same queue.
+Nothing here keeps state between calls: the same inputs give the same queue. A caller may
+hand in ``MemberPools`` to reuse member pools whose inputs did not change (same queue).
 """
 
 from __future__ import annotations
@@ -39,7 +40,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from recsys.engine import ARTIST_GAP, Engine, Scored
+from recsys.engine import ARTIST_GAP, Engine, Scored, popularity_prior
 from recsys.features import audio_similarity
 from recsys.index.base import IndexPoint, TrackFilter
 from recsys.moods import MoodSpec
@@ -504,12 +505,6 @@ def dislikes(member: Member, feedback: Sequence[Feedback],
     text = sum(w * _unit(np.asarray(p.text, dtype=np.float32)) for w, p in items) / total
     audio = sum(w * np.asarray(p.audio, dtype=np.float32) for w, p in items) / total
     return Affinity(_unit(np.asarray(text, dtype=np.float32)), np.asarray(audio, dtype=np.float32))
-
-
-def popularity_prior(points: Sequence[IndexPoint], weight: float) -> np.ndarray:
-    """The engine's prior toward better-known tracks (recsys.engine), ``weight`` per 100 points."""
-    popularity = np.array([float(p.payload.get("popularity") or 0.0) for p in points], dtype=np.float32)
-    return weight * np.clip(popularity, 0.0, 100.0) / 100.0
 
 
 def heard_artists(group: Group, known: Mapping[int, IndexPoint]) -> list[frozenset[str]]:

@@ -2,7 +2,7 @@
 
     python -m recsys.index.edge_collab_build SOURCE TARGET MODEL.npz MAX_SEARCH_THREADS
 
-SOURCE is a flushed copy of the live shard (ShardLifecycle._begin_collab), TARGET the new
+SOURCE is a flushed copy of the live shard (ShardLifecycle._snapshot), TARGET the new
 shard's directory, MODEL.npz the model (edge_lifecycle.save_collab_vectors). Every point of
 SOURCE is written to TARGET with the model's collab vector where it has one (with_model: no
 field of an earlier model survives), the shard is optimized, and the model's version and dim
@@ -28,20 +28,18 @@ from recsys.index.edge_lifecycle import (
     COPY_PAGE,
     create_shard,
     load_collab_vectors,
-    read_collab_meta,
-    shard_config,
+    load_shard,
     upsert_op,
 )
 
 
 def build(source: Path, target: Path, model_file: Path, max_search_threads: int | None) -> int:
     """Write TARGET from SOURCE and the model; returns the number of points written."""
-    from qdrant_edge import EdgeShard, ScrollRequest
+    from qdrant_edge import ScrollRequest
 
     model = load_collab_vectors(model_file)
     rows = model.rows()
-    held = read_collab_meta(source)
-    old = EdgeShard.load(str(source), shard_config(held[1] if held else None, max_search_threads))
+    old, _ = load_shard(source, max_search_threads)
     new = create_shard(target, model.dim, max_search_threads)
     written = 0
     try:

@@ -158,9 +158,14 @@ def create_shard(path: Path, collab_dim: int | None, max_search_threads: int | N
     return shard
 
 
-def read_collab_meta(path: Path) -> tuple[str, int] | None:
-    """(version, dim) of the collab model a shard directory holds; None without one."""
-    return _read_collab_meta(path)
+def load_shard(path: Path, max_search_threads: int | None) -> tuple[Any, tuple[str, int] | None]:
+    """The shard at ``path`` and the (version, dim) of the collab model it holds (None: none)."""
+    from qdrant_edge import EdgeShard
+
+    collab = _read_collab_meta(path)
+    # Passing the config makes Edge check that the stored vectors still fit.
+    shard = EdgeShard.load(str(path), shard_config(collab[1] if collab else None, max_search_threads))
+    return shard, collab
 
 
 class ShardLifecycle:
@@ -249,12 +254,7 @@ class ShardLifecycle:
         return create_shard(path, collab_dim, self._max_search_threads)
 
     def _load_shard(self, path: Path) -> tuple[Any, tuple[str, int] | None]:
-        from qdrant_edge import EdgeShard
-
-        collab = _read_collab_meta(path)
-        # Passing the config makes Edge check that the stored vectors still fit.
-        shard = EdgeShard.load(str(path), self._config(collab[1] if collab else None))
-        return shard, collab
+        return load_shard(path, self._max_search_threads)
 
     def _has_data(self) -> bool:
         return self._path.is_dir() and any(self._path.iterdir())
