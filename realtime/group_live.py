@@ -103,9 +103,15 @@ class GroupLiveService:
         return GroupLive(frozenset(present), view.since, playback.to_json() if playback else None, votes)
 
     async def publish_group(self, group_id: int) -> None:
+        """The group as it is now, to every member. The ticket is taken before the view is read:
+        of two publishers reading at once, the one that read earlier is not published after the
+        other (ResumeLog.publish_frame), so the last group frame is never an older view."""
+        stream = group_stream(group_id)
+        ticket = await self._log.view_ticket(stream)
         view = await group_rules.view_by_id(self._state, group_id)
         if view is not None:
-            await self._publish(group_id, {"type": "group", "group": view})
+            body = msgpack.packb({"type": "group", "group": view}, use_bin_type=True)
+            await self._log.publish_frame(stream, body, ticket)
 
     async def publish_exit(self, group_id: int, user_ids: list[int], status: str) -> None:
         view = await group_rules.view_by_id(self._state, group_id)
@@ -154,22 +160,23 @@ class GroupLiveService:
                 if previous is not None:  # it followed another group until now
                     await self.gstate.exit(previous, conn.user_id, conn.id)
                     await self.publish_group(previous)
-                newly = conn.user_id not in await self.gstate.present(group.id)
                 await self.gstate.enter(group.id, conn.user_id, conn.id, self._idle_s)
-                if newly:
-                    await self.publish_group(group.id)
             # The queue first: its fresh seq is above everything the group published before, so
             # the local frames after it never wait for an older frame still on the bus.
             await self._stream.send_queue(conn, stream)
         finally:
             conn.release()  # what the snapshot covers (seq <= its seq) is skipped
         await self._ack(conn, frame.ref, text)
-        await self._send(conn, {"type": "group", "group": await group_rules.view(self._state, group)}, text)
+        # To everyone, this connection included: the others see them present, and a view read
+        # here cannot overtake a newer one published meanwhile (a local frame could).
+        await self.publish_group(group.id)
         playback = await self.gstate.playback(group.id)
         if playback is not None:
             await self._send(conn, {"type": "playback", **playback.to_json()}, text)
 
-    async def unfollow(self, conn: Connection, frame: GroupLeave | None, text: bool) -> None:
+    async def unfollow(self, conn: Connection, frame: GroupLeave | None, text: bool,
+                       notice: dict[str, Any] | None = None) -> None:
+        """Back to the own stream; ``notice`` goes out just before the own queue."""
         group_id = stream_group(conn.stream)
         conn.hold()  # as in follow: the own stream's bus frames wait for its snapshot
         try:
@@ -178,18 +185,27 @@ class GroupLiveService:
                 await self.gstate.exit(group_id, conn.user_id, conn.id)
                 with contextlib.suppress(RedisError, OSError):
                     await self.publish_group(group_id)
-            await self._stream.send_queue(conn, conn.user_id)
+            await self._stream.send_queue(conn, conn.user_id, notice)
         finally:
             conn.release()
         if frame is not None:
             await self._ack(conn, frame.ref, text)
 
     async def exit(self, conn: Connection, status: str) -> None:
-        """The member left, was removed, or the group ended: back to their own queue."""
-        if conn.closed or stream_group(conn.stream) is None:
+        """The member left, was removed, or the group ended: back to their own queue.
+
+        The status frame from the bus may not reach the client: when it arrived while the
+        connection held bus frames back, the own queue's snapshot (a higher seq) overtakes it and
+        it is skipped. So the status goes out again just ahead of the own queue (a client that
+        has left already ignores it), and a page never sees its own queue while it still
+        believes it is in the group."""
+        group_id = stream_group(conn.stream)
+        if conn.closed or group_id is None:
             return
         try:
-            await self.unfollow(conn, None, conn.text)
+            view = await group_rules.view_by_id(self._state, group_id)
+            notice = {"type": "group", "group": view, "status": status} if view is not None else None
+            await self.unfollow(conn, None, conn.text, notice)
         except (RedisError, OSError) as exc:
             log.warning("connection %s could not leave its group (%s)", conn.id, status, exc_info=exc)
 

@@ -60,13 +60,25 @@ touch(ARGV[10], KEYS[1], KEYS[5], KEYS[6])
 return s
 """
 
-# KEYS: seq lastf; ARGV: seed body channel ttl
+# KEYS: seq lastf vshown; ARGV: seed body channel ttl ticket ('' for a frame without one)
 _PUBLISH_FRAME = """
+if ARGV[5] ~= '' then
+  if tonumber(ARGV[5]) < (tonumber(redis.call('GET', KEYS[3])) or 0) then return 0 end
+  redis.call('SET', KEYS[3], ARGV[5], 'EX', ARGV[4])
+end
 if redis.call('EXISTS', KEYS[1]) == 0 then redis.call('SET', KEYS[1], ARGV[1]) end
 local s = redis.call('INCR', KEYS[1])
 redis.call('SET', KEYS[2], s, 'EX', ARGV[4])
 redis.call('PUBLISH', ARGV[3], 'f' .. string.format('%d', s) .. ':' .. ARGV[2])
 return s
+"""
+
+# KEYS: vt; ARGV: seed ttl. Seeded like seq, so a ticket never goes back when the key expired.
+_TICKET = """
+if redis.call('EXISTS', KEYS[1]) == 0 then redis.call('SET', KEYS[1], ARGV[1]) end
+local t = redis.call('INCR', KEYS[1])
+redis.call('EXPIRE', KEYS[1], ARGV[2])
+return t
 """
 
 # KEYS: seq; ARGV: seed at_least
@@ -145,13 +157,23 @@ class ResumeLog:
         self._hello = redis.register_script(_HELLO)
         self._publish_frame = redis.register_script(_PUBLISH_FRAME)
         self._raise = redis.register_script(_RAISE)
+        self._ticket = redis.register_script(_TICKET)
 
-    async def publish_frame(self, stream: int, body: bytes) -> int:
-        """Publish a state frame (``group``, ``playback``) under the stream's next seq. Not
-        logged: the latest such frame says it all, and a follower gets a fresh one on joining."""
+    async def publish_frame(self, stream: int, body: bytes, ticket: int | None = None) -> int:
+        """Publish a state frame (``group``, ``playback``) under the stream's next seq; its seq.
+        Not logged: the latest such frame says it all, and a follower gets a fresh one on joining.
+
+        ``ticket`` (from ``view_ticket``, taken before the frame's state was read): the frame is
+        dropped (0 returned) when a frame with a later ticket was published already, because its
+        state may be older than what that frame showed. Two writers reading at once would
+        otherwise let the slower one's older view land last and stay there."""
         return int(await self._publish_frame(
-            keys=self._keys.keys(stream, "seq", "lastf"),
-            args=[seed(), body, self._keys.channel(stream), LOG_TTL_S]))
+            keys=self._keys.keys(stream, "seq", "lastf", "vshown"),
+            args=[seed(), body, self._keys.channel(stream), LOG_TTL_S, "" if ticket is None else ticket]))
+
+    async def view_ticket(self, stream: int) -> int:
+        """A ticket for a state frame about to be read (see ``publish_frame``)."""
+        return int(await self._ticket(keys=[self._keys.key(stream, "vt")], args=[seed(), LOG_TTL_S]))
 
     async def raise_seq(self, stream: int, at_least: int) -> None:
         """Make the stream's next seq exceed ``at_least`` (a connection switching streams)."""

@@ -21,6 +21,9 @@ and every change is one Lua script (atomic, one round trip). Keys, under
 - ``conns``  sorted set: open connections (member: connection id; score: expiry time).
 - ``lastf``  the seq of the latest state frame (``group``, ``playback``) published on the
              stream; a connection-local frame waits for it as for the latest queue frame.
+- ``vt``     a group's view tickets: taken before a ``group`` frame's state is read.
+- ``vshown`` the ticket of the latest ``group`` frame published; a frame read under an
+             older ticket is not published (realtime/resume_log.py, ``publish_frame``).
 
 A listening group (app/groups.py) has a session of the same shape, keyed by its *stream id*
 ``-<group id>`` (user ids are positive, so the two never meet): one queue, one seq counter, one

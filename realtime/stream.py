@@ -127,12 +127,16 @@ class ConnectionStream:
         conn.start(found.seq)
         self._fill_if_needed(user_id, found)
 
-    async def send_queue(self, conn: Connection, stream: int) -> None:
+    async def send_queue(self, conn: Connection, stream: int, before: dict[str, Any] | None = None) -> None:
         """The stream's current queue to this connection alone, under a fresh seq (after the
-        connection switched streams)."""
+        connection switched streams). ``before``, a frame that must reach the client ahead of the
+        queue, takes the seq just below it (the one a welcome would take)."""
         found = await self._current(stream, None)
         if found is None:
             return
+        if before is not None and found.seq - 1 > conn.cursor:
+            before["seq"] = found.seq - 1
+            conn.push(Outgoing(before), conn.text, found.seq - 1)
         await self._snapshot(conn, found)
         self._fill_if_needed(stream, found)
 

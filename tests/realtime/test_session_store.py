@@ -143,6 +143,31 @@ async def test_seqs_increase_and_a_lost_counter_restarts_above_the_old_ones(
     assert third > fourth
 
 
+async def test_a_group_view_read_before_a_published_newer_one_is_not_published(
+    redis_client: aioredis.Redis, prefix: str
+) -> None:
+    store = store_for(redis_client, prefix)
+    stream = -41  # a group's stream
+    pubsub = redis_client.pubsub()
+    await pubsub.subscribe(store.keys.channel(stream))
+    await pubsub.get_message(timeout=1)  # the subscribe confirmation
+    slow = await store.log.view_ticket(stream)  # read the old view, then got delayed
+    fast = await store.log.view_ticket(stream)  # read the new view and published first
+    assert fast > slow
+    assert await store.log.publish_frame(stream, b"new", fast) > 0
+    assert await store.log.publish_frame(stream, b"old", slow) == 0
+    # Frames without a ticket (playback, exit notices) are not held back.
+    assert await store.log.publish_frame(stream, b"playback") > 0
+    bodies = []
+    while (message := await pubsub.get_message(ignore_subscribe_messages=True, timeout=1)) is not None:
+        bodies.append(message["data"].split(b":", 1)[1])
+    assert bodies == [b"new", b"playback"]
+    # A lost ticket counter restarts above the tickets handed out before.
+    await redis_client.delete(store.keys.key(stream, "vt"))
+    assert await store.log.view_ticket(stream) > fast
+    await pubsub.aclose()
+
+
 async def test_resume_replays_the_log_while_it_reaches_back(
     redis_client: aioredis.Redis, prefix: str
 ) -> None:
