@@ -7,8 +7,12 @@ import { Queue } from '../components/Queue';
 import { SearchPanel } from '../components/SearchPanel';
 import { SettingsPanel } from '../components/SettingsPanel';
 import { SimilarPanel } from '../components/SimilarPanel';
+import { useAppState } from '../store/store';
 
 export function PlayerPage() {
+  // In a group, the group (who is here, skip votes) sits right under what plays; otherwise
+  // starting or joining one comes after the mood, which a listener picks first.
+  const inGroup = useAppState((s) => s.group.group !== null);
   return (
     <main className="player" id="main" data-testid="player-page">
       <h1 className="visually-hidden">Player</h1>
@@ -17,8 +21,9 @@ export function PlayerPage() {
       </div>
       <div className="player__col player__col--main">
         <NowPlaying />
-        <GroupPanel />
+        {inGroup && <GroupPanel />}
         <MoodPanel />
+        {!inGroup && <GroupPanel />}
         <SettingsPanel />
       </div>
       <div className="player__col">
