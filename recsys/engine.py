@@ -177,6 +177,36 @@ def _over_cap(chosen: Sequence[Hit], cap: int) -> set[int]:
     return over
 
 
+def _relaxed(
+    pool: list[Hit], scores: np.ndarray, chosen: list[Hit], size: int, lam: float, per_artist: int
+) -> _Picked:
+    """The pick from ``pool``: ``chosen`` (MMR under the per-artist cap) when it is full, else
+    MMR again with the cap relaxed step by step (x2, x4, ... then none)."""
+    cap: int | None = per_artist
+    while len(chosen) < min(size, len(pool)) and cap is not None:
+        cap = cap * 2 if cap * 2 < size else None
+        chosen = mmr(pool, size, lam=lam, max_per_artist=cap, relevance=scores)
+    over = _over_cap(chosen, per_artist) if cap != per_artist else set()
+    return _Picked(chosen, pool, over)
+
+
+def _text_centroid(hits: Sequence[Hit]) -> np.ndarray | None:
+    """The unit mean of the hits' text vectors (None when none carries one)."""
+    texts = [np.asarray(h.text, dtype=np.float32) for h in hits if h.text is not None]
+    if not texts:
+        return None
+    centroid = np.mean(texts, axis=0)
+    return (centroid / max(float(np.linalg.norm(centroid)), 1e-12)).astype(np.float32)
+
+
+def _closeness(hits: Sequence[Hit], target: np.ndarray) -> np.ndarray:
+    """Cosine of each hit's (unit) text vector to ``target``; 0 for a hit without one."""
+    return np.array(
+        [float(np.asarray(h.text, dtype=np.float32) @ target) if h.text is not None else 0.0 for h in hits],
+        dtype=np.float32,
+    )
+
+
 def _similarity(a_text: np.ndarray, a_audio: np.ndarray, b_text: np.ndarray, b_audio: np.ndarray) -> float:
     return 0.5 * float(a_text @ b_text) + 0.5 * float(
         audio_similarity(float(np.linalg.norm(a_audio - b_audio)))
@@ -290,12 +320,7 @@ class Engine:
             pool = distinct(await self._blend(text, audio, weights, flt, larger, collab), taken)
             scores = relevance(pool)
             chosen = mmr(pool, size, lam=lam, max_per_artist=per_artist, relevance=scores)
-        cap: int | None = per_artist
-        while len(chosen) < min(size, len(pool)) and cap is not None:
-            cap = cap * 2 if cap * 2 < size else None
-            chosen = mmr(pool, size, lam=lam, max_per_artist=cap, relevance=scores)
-        over = _over_cap(chosen, per_artist) if cap != per_artist else set()
-        return _Picked(chosen, pool, over)
+        return _relaxed(pool, scores, chosen, size, lam, per_artist)
 
     # -- one-shot lists ---------------------------------------------------------------------
 
@@ -306,7 +331,8 @@ class Engine:
         """Tracks for a mood under filters, with a reason each and one overall explanation.
         With a listener's ``taste``, the mood is moved toward it as a new session's would be
         (and ranked with Tuning.popularity_weight); without one, the list ranks on the mood
-        with Tuning.mood_list_popularity_weight."""
+        with Tuning.mood_list_popularity_weight, then once more by its own best tracks
+        (_mood_list_feedback)."""
         limit = min(max(1, limit), MAX_LIMIT)
         query = await self.resolve_mood(mood)
         text, audio = query.text_vector, query.audio_vector
@@ -324,12 +350,29 @@ class Engine:
             text, audio, weights, flt or TrackFilter(), min(max(3 * limit, 60), 300), limit,
             self.tuning.recommend_lambda, 2, relevance, collab=collab,
         )
+        if taste is None and query.text_vector is not None:
+            picked = self._mood_list_feedback(picked, limit)
         tracks = [
             _scored(h, _noted(self._taste_reason(h, profile) or mood_reason(h.payload, query),
                               h.id in picked.over_cap))
             for h in picked.chosen
         ]
         return tracks, list_explanation(query, flt, len(tracks))
+
+    def _mood_list_feedback(self, first: _Picked, limit: int) -> _Picked:
+        """The mood list re-ranked by its own best tracks (pseudo-relevance feedback): the same
+        pool, each hit's score raised by its text closeness to the centroid of the first list's
+        top Tuning.mood_list_feedback_tracks. A mood's words reach its tracks only roughly (the
+        text vector holds genres and tags, the query is a sentence); the tracks they rank first
+        share a style, and its centroid speaks the tracks' own vocabulary. No index query."""
+        weight = self.tuning.mood_list_feedback_weight
+        centroid = _text_centroid(first.chosen[: self.tuning.mood_list_feedback_tracks])
+        if weight <= 0 or centroid is None:
+            return first
+        lam, pool = self.tuning.recommend_lambda, first.pool
+        scores = self._mood_list_popular(pool) + weight * _closeness(pool, centroid)
+        chosen = mmr(pool, limit, lam=lam, max_per_artist=2, relevance=scores)
+        return _relaxed(pool, scores, chosen, limit, lam, 2)
 
     async def similar(self, track_id: int, limit: int = 20, flt: TrackFilter | None = None) -> list[Scored]:
         """Tracks close to one track in both sound and description. UnknownTrack if absent."""

@@ -24,6 +24,14 @@ class Tuning:
     # issue 16 third pass (docs/evaluation.md; seed 1: top-10-tag P@20 0.170 vs 0.159 at 0.4,
     # and the same on seed 2, whose mood lists do not depend on the seed).
     mood_list_popularity_weight: float = 0.1
+    # Pseudo-relevance feedback of that list (Engine._mood_list_feedback): its pool is ranked
+    # again with this weight on each track's text closeness to the centroid of the first
+    # list's top ``mood_list_feedback_tracks``. 0 turns it off. Issue 16, fourth pass (seed 1,
+    # two builds of the mood-blind index, --parts moods): top-10-tag P@20 0.167 / 0.169
+    # -> 0.185 / 0.185 at 2.0 and 10 tracks; 1.2-3 gave 0.183-0.185 on both, 5 / 8 / 12 / 15
+    # / 20 tracks less (0.172-0.182). Re-querying with the moved vector instead gave less.
+    mood_list_feedback_weight: float = 2.0
+    mood_list_feedback_tracks: int = 10
     disliked_artist_penalty: float = 0.08
     # MMR trade-off of a one-shot mood list (Engine.recommend): 1 = pure relevance. 0.85 before
     # the offline evaluation; 0.95 raised mood precision there (the per-artist cap of 2 keeps
