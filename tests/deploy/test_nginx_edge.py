@@ -212,6 +212,23 @@ def test_errors_made_by_nginx_are_json(edge: Edge) -> None:
     assert big.json()["error"]["code"] == "payload_too_large"
 
 
+def test_a_listening_history_bigger_than_the_json_limit_reaches_the_backend(edge: Edge) -> None:
+    # A ListenBrainz export of 3 MiB: above the 2 MiB nginx allows a JSON call, far below the
+    # backend's history limit. It must be imported, not refused at the edge.
+    lines = [json.dumps({"listened_at": 1_600_000_000 + i, "track_metadata": {
+        "artist_name": f"Edge Artist {i % 500}", "track_name": f"Edge Song {i} " + "x" * 80}})
+        for i in range(20_000)]
+    body = ("\n".join(lines) + "\n").encode()
+    assert len(body) > 3 * 1024 * 1024
+    with edge.client() as client:
+        register(client)
+        answer = client.post("/api/me/listens?format=listenbrainz", content=body,
+                             headers={"Content-Type": "application/octet-stream"}, timeout=120)
+    assert answer.status_code in (200, 201), answer.text[:300]
+    report = answer.json()["report"]
+    assert report["rows"] == 20_000 and report["formats"] == ["listenbrainz"], report
+
+
 # --- failover --------------------------------------------------------------------------------------
 
 
