@@ -106,12 +106,10 @@ class GroupLiveService:
         """The group as it is now, to every member. The ticket is taken before the view is read:
         of two publishers reading at once, the one that read earlier is not published after the
         other (ResumeLog.publish_frame), so the last group frame is never an older view."""
-        stream = group_stream(group_id)
-        ticket = await self._log.view_ticket(stream)
+        ticket = await self._log.view_ticket(group_stream(group_id))
         view = await group_rules.view_by_id(self._state, group_id)
         if view is not None:
-            body = msgpack.packb({"type": "group", "group": view}, use_bin_type=True)
-            await self._log.publish_frame(stream, body, ticket)
+            await self._publish(group_id, {"type": "group", "group": view}, ticket)
 
     async def publish_exit(self, group_id: int, user_ids: list[int], status: str) -> None:
         view = await group_rules.view_by_id(self._state, group_id)
@@ -124,8 +122,8 @@ class GroupLiveService:
         if status == "ended":
             await self.gstate.forget(group_id)
 
-    async def _publish(self, group_id: int, frame: dict[str, Any]) -> None:
-        await self._log.publish_frame(group_stream(group_id), msgpack.packb(frame, use_bin_type=True))
+    async def _publish(self, group_id: int, frame: dict[str, Any], ticket: int | None = None) -> None:
+        await self._log.publish_frame(group_stream(group_id), msgpack.packb(frame, use_bin_type=True), ticket)
 
     async def on_queue_published(self, stream: int, snapshot: QueueSnapshot) -> None:
         """A group's queue frame went out: a new track playing restarts the shared playback."""
@@ -191,19 +189,17 @@ class GroupLiveService:
         if frame is not None:
             await self._ack(conn, frame.ref, text)
 
-    async def exit(self, conn: Connection, status: str) -> None:
+    async def exit(self, conn: Connection, status: str, view: dict[str, Any] | None) -> None:
         """The member left, was removed, or the group ended: back to their own queue.
 
-        The status frame from the bus may not reach the client: when it arrived while the
-        connection held bus frames back, the own queue's snapshot (a higher seq) overtakes it and
-        it is skipped. So the status goes out again just ahead of the own queue (a client that
-        has left already ignores it), and a page never sees its own queue while it still
-        believes it is in the group."""
-        group_id = stream_group(conn.stream)
-        if conn.closed or group_id is None:
+        The status frame from the bus (``status``, ``view``) may not reach the client: when it
+        arrived while the connection held bus frames back, the own queue's snapshot (a higher
+        seq) overtakes it and it is skipped. So it goes out again just ahead of the own queue (a
+        client that has left already ignores it), and a page never sees its own queue while it
+        still believes it is in the group."""
+        if conn.closed or stream_group(conn.stream) is None:
             return
         try:
-            view = await group_rules.view_by_id(self._state, group_id)
             notice = {"type": "group", "group": view, "status": status} if view is not None else None
             await self.unfollow(conn, None, conn.text, notice)
         except (RedisError, OSError) as exc:

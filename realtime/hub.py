@@ -19,7 +19,7 @@ import contextlib
 import logging
 import time
 from collections.abc import Awaitable
-from typing import Protocol
+from typing import Any, Protocol
 
 import msgpack
 from redis.exceptions import RedisError
@@ -39,8 +39,9 @@ class HubListener(Protocol):
     async def resync(self, conn: Connection) -> None:
         """Replay what the connection may have missed while the bus reconnected; release it."""
 
-    async def group_exit(self, conn: Connection, status: str) -> None:
-        """The member's connection must leave the group's stream (left, removed, ended)."""
+    async def group_exit(self, conn: Connection, status: str, view: dict[str, Any] | None) -> None:
+        """The member's connection must leave the group's stream (left, removed, ended);
+        ``view`` is the group as the frame that said so showed it."""
 
     async def refresh_groups(self, entries: list[tuple[int, int, str]]) -> None:
         """Keep (group, user, connection) present in their groups."""
@@ -187,7 +188,9 @@ class Hub:
         for conn in list(conns):
             if conn.user_id in users:
                 conn.deliver(seq, leaving)
-                self.spawn(self._listener.group_exit(conn, str(frame.get("status", "left"))))
+                view = frame.get("group")
+                self.spawn(self._listener.group_exit(conn, str(frame.get("status", "left")),
+                                                     view if isinstance(view, dict) else None))
             else:
                 conn.deliver(seq, staying)
 

@@ -15,6 +15,7 @@ between start() and stop(), when every part exists.
 from __future__ import annotations
 
 import time
+from typing import Any
 
 from redis.asyncio import Redis
 
@@ -67,8 +68,8 @@ class Realtime:
     async def resync(self, conn: Connection) -> None:
         await self.stream.resync(conn)
 
-    async def group_exit(self, conn: Connection, status: str) -> None:
-        await self.groups.exit(conn, status)
+    async def group_exit(self, conn: Connection, status: str, view: dict[str, Any] | None) -> None:
+        await self.groups.exit(conn, status, view)
 
     async def refresh_groups(self, entries: list[tuple[int, int, str]]) -> None:
         await self.gstate.refresh(entries, self._group_idle_s)
