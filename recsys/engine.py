@@ -39,7 +39,7 @@ from recsys.diversify import (
 )
 from recsys.encoder import AsyncEncoder
 from recsys.features import audio_similarity
-from recsys.index.base import BlendWeights, Hit, IndexPoint, TrackFilter, TrackIndex
+from recsys.index.base import BlendWeights, Hit, IndexPoint, TrackFilter, TrackIndex, unit_vector
 from recsys.moods import AUDIO_ONLY_WEIGHTS, MoodQuery, MoodSpec, resolve
 from recsys.reasons import list_explanation, mood_reason, quote_title
 from recsys.session import SessionProfile, SessionTargets, Signal
@@ -195,8 +195,7 @@ def _text_centroid(hits: Sequence[Hit]) -> np.ndarray | None:
     texts = [np.asarray(h.text, dtype=np.float32) for h in hits if h.text is not None]
     if not texts:
         return None
-    centroid = np.mean(texts, axis=0)
-    return (centroid / max(float(np.linalg.norm(centroid)), 1e-12)).astype(np.float32)
+    return unit_vector(np.mean(texts, axis=0)).astype(np.float32)
 
 
 def _closeness(hits: Sequence[Hit], target: np.ndarray) -> np.ndarray:
@@ -444,7 +443,7 @@ class Engine:
             seed_text = np.mean([s.text for s in seeds], axis=0)
             seed_audio = np.mean([s.audio for s in seeds], axis=0)
             text = seed_text if text is None else text + seed_text
-            text = (text / max(float(np.linalg.norm(text)), 1e-12)).astype(np.float32)
+            text = unit_vector(text).astype(np.float32)
             has_mood = bool(query.target) or query.text is not None
             audio = ((audio + seed_audio) / 2 if has_mood else seed_audio).astype(np.float32)
             weights = BlendWeights(text=max(weights.text, 0.5), audio=1.0 - max(weights.text, 0.5))
@@ -572,8 +571,8 @@ class Engine:
         known = hit.text is not None and hit.audio is not None
         if known and usual_text is not None and usual_audio is not None:
             assert hit.text is not None and hit.audio is not None
-            unit = usual_text / max(float(np.linalg.norm(usual_text)), 1e-12)
-            if _similarity(hit.text, hit.audio, unit, usual_audio) >= self.tuning.liked_reason_min_similarity:
+            closeness = _similarity(hit.text, hit.audio, unit_vector(usual_text), usual_audio)
+            if closeness >= self.tuning.liked_reason_min_similarity:
                 return USUAL_TASTE_REASON
         return None
 

@@ -42,7 +42,7 @@ import numpy as np
 
 from recsys.engine import ARTIST_GAP, Engine, Scored, popularity_prior
 from recsys.features import audio_similarity
-from recsys.index.base import IndexPoint, TrackFilter
+from recsys.index.base import IndexPoint, TrackFilter, unit_vector
 from recsys.moods import MoodSpec
 from recsys.session import ACTION_WEIGHTS, SessionProfile
 from recsys.taste import Taste
@@ -256,10 +256,6 @@ def group_events(
     return uncredited + credited
 
 
-def _unit(v: np.ndarray) -> np.ndarray:
-    return v / max(float(np.linalg.norm(v)), 1e-12)
-
-
 @dataclass(frozen=True, slots=True)
 class Affinity:
     """Where one member's liking sits: the centroid of their taste and their liked tracks."""
@@ -269,7 +265,7 @@ class Affinity:
 
     def to(self, point: IndexPoint) -> float:
         distance = float(np.linalg.norm(np.asarray(point.audio, dtype=np.float32) - self.audio))
-        return 0.5 * float(_unit(np.asarray(point.text, dtype=np.float32)) @ self.text) + 0.5 * float(
+        return 0.5 * float(unit_vector(np.asarray(point.text, dtype=np.float32)) @ self.text) + 0.5 * float(
             audio_similarity(distance)
         )
 
@@ -290,9 +286,9 @@ def affinity(member: Member, feedback: Sequence[Feedback], points: Mapping[int, 
     if not items:
         return None
     total = sum(w for w, _, _ in items)
-    text = sum(w * _unit(np.asarray(t, dtype=np.float32)) for w, t, _ in items) / total
+    text = sum(w * unit_vector(np.asarray(t, dtype=np.float32)) for w, t, _ in items) / total
     audio = sum(w * np.asarray(a, dtype=np.float32) for w, _, a in items) / total
-    return Affinity(_unit(np.asarray(text, dtype=np.float32)), np.asarray(audio, dtype=np.float32))
+    return Affinity(unit_vector(np.asarray(text, dtype=np.float32)), np.asarray(audio, dtype=np.float32))
 
 
 def attribute(point: IndexPoint | None, affinities: Mapping[int, Affinity]) -> tuple[int, ...]:
@@ -473,8 +469,8 @@ def satisfaction(points: Sequence[IndexPoint], liked: Affinity | None, disliked:
     if collab is not None and collab_weight > 0:
         for i, point in enumerate(points):
             if point.collab is not None:
-                vector = np.asarray(point.collab, dtype=np.float32)
-                out[i] += collab_weight * float(vector @ collab) / max(float(np.linalg.norm(vector)), 1e-12)
+                vector = unit_vector(np.asarray(point.collab, dtype=np.float32))
+                out[i] += collab_weight * float(vector @ collab)
     text = np.stack([np.asarray(p.text, dtype=np.float32) for p in points])
     text /= np.maximum(np.linalg.norm(text, axis=1, keepdims=True), 1e-12)
     audio = np.stack([np.asarray(p.audio, dtype=np.float32) for p in points])
@@ -502,9 +498,9 @@ def dislikes(member: Member, feedback: Sequence[Feedback],
     if not items:
         return None
     total = sum(w for w, _ in items)
-    text = sum(w * _unit(np.asarray(p.text, dtype=np.float32)) for w, p in items) / total
+    text = sum(w * unit_vector(np.asarray(p.text, dtype=np.float32)) for w, p in items) / total
     audio = sum(w * np.asarray(p.audio, dtype=np.float32) for w, p in items) / total
-    return Affinity(_unit(np.asarray(text, dtype=np.float32)), np.asarray(audio, dtype=np.float32))
+    return Affinity(unit_vector(np.asarray(text, dtype=np.float32)), np.asarray(audio, dtype=np.float32))
 
 
 def heard_artists(group: Group, known: Mapping[int, IndexPoint]) -> list[frozenset[str]]:

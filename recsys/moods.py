@@ -16,7 +16,7 @@ import numpy as np
 
 from recsys.encoder import AsyncEncoder
 from recsys.features import AUDIO_VECTOR_FEATURES, audio_vector
-from recsys.index.base import BlendWeights
+from recsys.index.base import BlendWeights, unit_vector
 
 
 @dataclass(frozen=True, slots=True)
@@ -390,7 +390,7 @@ async def resolve(spec: MoodSpec, encoder: AsyncEncoder) -> MoodQuery:
         else:
             # The listener's words weigh more than the preset's canned prompt.
             mixed = 0.35 * text_vector + 0.65 * text_vec
-            text_vector = (mixed / max(float(np.linalg.norm(mixed)), 1e-12)).astype(np.float32)
+            text_vector = unit_vector(mixed).astype(np.float32)
         labels.append(f"'{text}'")
     if spec.energy is not None:
         target["energy"] = _clamp01(spec.energy)

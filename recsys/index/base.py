@@ -410,6 +410,11 @@ def as_array(values: Any) -> np.ndarray:
     return np.asarray(values, dtype=np.float32)
 
 
+def unit_vector(v: np.ndarray) -> np.ndarray:
+    """``v`` scaled to length 1 (a zero vector stays zero): cosines become dot products."""
+    return v / max(float(np.linalg.norm(v)), 1e-12)
+
+
 def named_vectors(point: IndexPoint) -> dict[str, Any]:
     """A point's vectors as both back ends write them: plain lists by name, collab if it has one."""
     vectors: dict[str, Any] = {TEXT: as_array(point.text).tolist(), AUDIO: as_array(point.audio).tolist()}
