@@ -197,7 +197,13 @@ async def test_a_burst_of_skips_is_coalesced_and_stale_queues_are_dropped(cluste
             await tab.send({"type": "feedback", "track_id": track, "action": "skip"})
         frames = await watcher.quiet(1.5)
         queues = [f for f in watcher.frames[before:] if f["type"] == "queue"]
-        assert frames and 1 <= len(queues) <= 2, [q["reason"] for q in queues]
+        # One immediate recompute and one trailing one on a quick server (the exact folding is
+        # unit-tested with a controlled clock in test_units). Each skip is committed to
+        # PostgreSQL before the next frame is read, so on a loaded machine the skips can reach
+        # the coalescer further apart than its 30 ms window and fold into a few runs: what
+        # matters here is far fewer queues than skips, in order, and none stale.
+        assert frames and 1 <= len(queues) <= 4, [q["reason"] for q in queues]
+        assert [q["seq"] for q in queues] == sorted({q["seq"] for q in queues})
         last = queues[-1]
         assert not set(skipped) & set(ids(last)), "a skipped track came back"
         # The last frame is the session as it stands after all ten: a new tab is told the same.
