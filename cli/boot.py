@@ -69,8 +69,15 @@ def with_embedded(settings: Settings, guard: bool = False) -> tuple[Settings, Em
 
 
 async def run_server(settings: Settings) -> None:
+    from threadpoolctl import threadpool_limits
+
     from app.factory import create_app  # here, not above: a second of imports the tools never need
 
+    # One BLAS thread for the whole server. Its matrix work is small (a queue's 20 tracks
+    # against a session's likes, a fold-in's 64 x 64 solve), where a second BLAS thread only
+    # costs a wake-up, and on two cores shared with PostgreSQL, Redis and the event loop it
+    # waited for a core: milliseconds for microseconds of work. Training limits itself too.
+    threadpool_limits(1, "blas")
     app = create_app(settings)
     config = HypercornConfig()
     config.bind = [f"{settings.host}:{settings.port}"]

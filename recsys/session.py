@@ -123,15 +123,20 @@ def _side(
     ]
     if taste_weight > 0 and taste:
         items.append((taste_weight, taste))
-    sums: dict[str, np.ndarray] = {}
-    weights: dict[str, float] = {}
+    # Per named vector, one weighted sum over the signals that carry it (a vector-matrix
+    # product, not a NumPy call per signal: a returning listener's session has dozens).
+    by_name: dict[str, tuple[list[float], list[np.ndarray]]] = {}
     for weight, vectors in items:
         for name, vector in vectors.items():
-            v = np.asarray(vector, dtype=np.float32)
-            sums[name] = sums[name] + weight * v if name in sums else weight * v
-            weights[name] = weights.get(name, 0.0) + weight
+            weights, stacked = by_name.setdefault(name, ([], []))
+            weights.append(weight)
+            stacked.append(np.asarray(vector, dtype=np.float32))
+    means = {}
+    for name, (weights, stacked) in by_name.items():
+        w = np.asarray(weights, dtype=np.float32)
+        means[name] = (w @ np.stack(stacked)) / max(float(w.sum()), 1e-12)
     total = sum(weight for weight, _ in items)
-    return {name: sums[name] / max(weights[name], 1e-12) for name in sums}, total
+    return means, total
 
 
 @dataclass
