@@ -1,15 +1,16 @@
 """The embedded back end: Qdrant Edge (``qdrant_edge``), an in-process shard on disk: queries
 and writes.
 
-The shard itself, its one worker thread, and the optimize and collab swaps that replace it are
-recsys/index/edge_lifecycle.py's (``ShardLifecycle``); every call here runs on that thread,
-through ``ShardLifecycle.call``, never on the event loop.
+The shard itself, its worker thread and lock, and the optimize and collab swaps that replace
+it are recsys/index/edge_lifecycle.py's (``ShardLifecycle``): writes run on that thread
+(``ShardLifecycle.write``), queries on the caller's thread under the shard's lock
+(``ShardLifecycle.read``; why: that module's docstring).
 
 Edge recommends from vectors, not ids: callers retrieve vectors first (``vectors``).
 
 Candidates' vectors and payloads are memoised by id: Edge hands them over as Python lists and
 dicts, and converting ~180 candidates' 394 floats took two thirds of a blended query; with the
-memo a query asks Edge for ids only. The memo is touched only on the shard's thread, and stays
+memo a query asks Edge for ids only. The memo is touched only under the shard's lock, and stays
 exact: every write goes through ``upsert``/``delete``, and the lifecycle drops it whenever the
 stored data changes wholesale (a recreate, a swap to another collab model).
 """
@@ -119,7 +120,7 @@ class EdgeIndex:
 
             return int(self._shards.open().count(CountRequest(exact=True)))
 
-        return await self._shards.call(run)
+        return await self._shards.read(run)
 
     # -- writes -----------------------------------------------------------------------------
 
@@ -171,7 +172,7 @@ class EdgeIndex:
             )
             return scored_hits(self._shards.open().query(request), using)
 
-        return await self._shards.call(run)
+        return await self._shards.read(run)
 
     async def search_blend(
         self,
@@ -186,7 +187,7 @@ class EdgeIndex:
         def run() -> list[Hit]:
             from qdrant_edge import Fusion, Prefetch, Query, QueryRequest
 
-            # On the shard's thread: the installed model cannot change under the query.
+            # Under the shard's lock: the installed model cannot change under the query.
             query = BlendQuery.shape(text_vec, audio_vec, weights, limit, collab_vec, collab_version,
                                      self._shards.collab, same_model_only=True)
             sides = [Query.Nearest(vector, using=name) for name, vector in query.sides()]
@@ -211,7 +212,7 @@ class EdgeIndex:
             return query.rank(ids, [rows[i][0] for i in ids], np.stack([rows[i][1] for i in ids]),
                               np.stack([rows[i][2] for i in ids]), [rows[i][3] for i in ids])
 
-        return await self._shards.call(run)
+        return await self._shards.read(run)
 
     async def recommend(
         self,
@@ -239,7 +240,7 @@ class EdgeIndex:
             # Recommend scores are already higher-is-better for every distance.
             return scored_hits(self._shards.open().query(request), None)
 
-        return await self._shards.call(run)
+        return await self._shards.read(run)
 
     def _remember(self, point: int, payload: Any, text: np.ndarray, audio: np.ndarray,
                   collab: np.ndarray | None) -> None:
@@ -283,13 +284,13 @@ class EdgeIndex:
             return {i: Vectors(text, audio, collab)
                     for i, (_, text, audio, collab) in self._rows(list(ids)).items()}
 
-        return await self._shards.call(run)
+        return await self._shards.read(run)
 
     async def payloads(self, ids: Iterable[int]) -> dict[int, dict[str, Any]]:
         def run() -> dict[int, dict[str, Any]]:
             return {i: from_storage_payload(row[0]) for i, row in self._rows(list(ids)).items()}
 
-        return await self._shards.call(run)
+        return await self._shards.read(run)
 
     async def points(self, ids: Iterable[int]) -> dict[int, IndexPoint]:
         def run() -> dict[int, IndexPoint]:
@@ -299,4 +300,4 @@ class EdgeIndex:
                 for i, (payload, text, audio, collab) in self._rows(list(ids)).items()
             }
 
-        return await self._shards.call(run)
+        return await self._shards.read(run)

@@ -1,9 +1,15 @@
 """The Qdrant Edge shard's lifecycle: open or create it, recreate, close, optimize, collab swap.
 
-Edge's API is synchronous and holds the GIL while it works, so every call on the shard runs
-in ONE dedicated worker thread (``call``), never on the event loop; the thread also serialises
-calls, which the shard needs: it is one mutable object. The queries (recsys/index/edge.py)
-run on the same thread.
+Edge's API is synchronous and holds the GIL while it works. Writes, swaps and everything
+else that may take long run in ONE dedicated worker thread (``call``, ``write``); queries
+(recsys/index/edge.py, ``read``) run on the caller's thread, the event loop's, whenever the
+shard is free: a query holds the GIL for its whole length wherever it runs, so a hop to the
+worker thread bought no parallelism, only two GIL hand-offs per query, each a wait of up to
+the interpreter's 5 ms switch interval while the loop was busy (measured: two threads
+querying one shard take exactly twice as long as one). One lock (``_lock``) serialises every
+call on the shard, which it needs: it is one mutable object. A query that finds the shard
+busy (a write or a swap in progress) queues on the worker thread instead of blocking the
+event loop on the lock.
 
 - ``optimize()`` (the HNSW build: minutes at 100k tracks, and the whole process would freeze
   for that long, measured) runs in a child process on a copy of the shard; the live shard
@@ -13,7 +19,7 @@ run on the same thread.
   (recsys/index/edge_collab_build.py) builds a NEW shard in ``<path>.collab`` with all three
   vectors (a shard's vector set is fixed when it is created, so the collab vector cannot be
   added in place), filled from a copy of the live shard, and optimizes it; the new shard is
-  swapped in on the executor thread, which is also the thread every query runs on: a query
+  swapped in under the shard's lock, which every query holds for its whole length: a query
   runs wholly before or wholly after the swap, so it sees the old model or the new one, never
   a mix. Writes made during the build are replayed on the new shard before it goes live. The
   model's version and dim are kept in ``musicrec-collab.json`` INSIDE the shard directory, so
@@ -33,6 +39,7 @@ import json
 import logging
 import shutil
 import sys
+import threading
 from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
@@ -176,6 +183,8 @@ class ShardLifecycle:
         self._max_search_threads = max_search_threads
         self._forget = forget
         self._pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="qdrant-edge")
+        # Held by every call on the shard, on whichever thread (see the module docstring).
+        self._lock = threading.RLock()
         self._shard: Any = None
         # Writes made while a copy is being optimized, to replay on it before the swap.
         self._pending: list[ShardOp] | None = None
@@ -189,9 +198,24 @@ class ShardLifecycle:
     # -- plumbing ---------------------------------------------------------------------------
 
     async def call(self, fn: Callable[..., T], *args: Any) -> T:
-        """``fn(*args)`` on the shard's thread."""
+        """``fn(*args)`` on the shard's thread, holding the shard's lock."""
         loop = asyncio.get_running_loop()
-        return await loop.run_in_executor(self._pool, fn, *args)
+        return await loop.run_in_executor(self._pool, self._locked, fn, *args)
+
+    def _locked(self, fn: Callable[..., T], *args: Any) -> T:
+        with self._lock:
+            return fn(*args)
+
+    async def read(self, fn: Callable[..., T], *args: Any) -> T:
+        """A short call (a query): ``fn(*args)`` right here, on the caller's thread, when the
+        shard is free; queued on the shard's thread (``call``) when a write or a swap holds
+        it, so that the event loop never waits on the lock."""
+        if self._lock.acquire(blocking=False):
+            try:
+                return fn(*args)
+            finally:
+                self._lock.release()
+        return await self.call(fn, *args)
 
     async def write(self, fn: Callable[[], T]) -> T:
         """A write (``fn`` calls ``apply``) on the shard's thread, after any snapshot copy in
