@@ -64,6 +64,7 @@ if str(ROOT) not in sys.path:
 from app.auth.login_sessions import LoginSessions  # noqa: E402
 from app.auth.passwords import hash_password  # noqa: E402
 from app.catalog import store_batch  # noqa: E402
+from app.collab_training import train  # noqa: E402
 from app.factory import create_app  # noqa: E402
 from app.store import users  # noqa: E402
 from app.store.db import Database  # noqa: E402
@@ -73,6 +74,7 @@ from recsys.catalog import TrackRecord  # noqa: E402
 
 IDLE_PER_USER = 20  # the default ws_max_connections_per_user
 FEEDBACK_EVERY_S = 10.0
+HISTORY_PER_USER = 40  # --trained: seeded listening events per bench user
 RESPONSE_TIMEOUT_S = 5.0
 IDLE_PING_EVERY_S = 50.0  # well inside the default 120 s idle timeout
 HANDSHAKES_AT_ONCE = 64  # keeps the listen backlog from overflowing
@@ -155,12 +157,11 @@ async def prepare(args: argparse.Namespace, work: Path) -> Setup:
         for start in range(0, len(records), 1000):
             stored += await store_batch(db, records[start : start + 1000])
         log(f"catalog: {len(stored)} tracks in PostgreSQL; indexing...")
-        await build_index(stored, data_dir)
-
         password_hash = await hash_password(secrets.token_urlsafe(16))
         idle_users = -(-args.idle // IDLE_PER_USER)
         ids = [(await users.create(db, f"bench_{tag}_{n}", password_hash)).id
                for n in range(args.sessions + idle_users)]
+        await build_index(stored, data_dir, db if args.trained else None, ids)
     finally:
         await db.close()
 
@@ -191,7 +192,9 @@ async def prepare(args: argparse.Namespace, work: Path) -> Setup:
     return setup
 
 
-async def build_index(tracks: list[Any], data_dir: Path) -> None:
+async def build_index(tracks: list[Any], data_dir: Path, db: Database | None, user_ids: list[int]) -> None:
+    """Index the catalog; with ``db``, also give the users a listening history and train a
+    first collab model on it (``--trained``)."""
     from recsys.encoder import AsyncEncoder, OnnxMiniLM
     from recsys.index import open_index
     from recsys.index.builder import index_tracks
@@ -201,9 +204,37 @@ async def build_index(tracks: list[Any], data_dir: Path) -> None:
     encoder = AsyncEncoder(OnnxMiniLM())
     try:
         await index_tracks(index, tracks, encoder)
+        if db is not None:
+            await seed_histories(db, tracks, user_ids, random.Random(11))
+            result = await train(db, index)
+            assert result is not None
+            log(f"a first collab model: {result.row.users} listeners, {result.row.tracks} tracks, "
+                f"{result.row.interactions} interactions")
     finally:
         await index.close()
         encoder.close()
+
+
+async def seed_histories(db: Database, tracks: list[Any], user_ids: list[int], rng: random.Random,
+                         per_user: int = HISTORY_PER_USER) -> None:
+    """Listening events for every bench user: each keeps to two genres (completes and likes)
+    and skips a little of the rest, so that the model has co-listening to learn."""
+    by_genre: dict[str, list[int]] = {}
+    for t in tracks:
+        by_genre.setdefault(t.genres[0], []).append(t.id)
+    genres = sorted(by_genre)
+    rows = []
+    for uid in user_ids:
+        liked = rng.sample(genres, 2)
+        for _ in range(per_user):
+            if rng.random() < 0.8:
+                rows.append((uid, rng.choice(by_genre[rng.choice(liked)]), rng.choice(("complete", "like"))))
+            else:
+                rows.append((uid, rng.choice(by_genre[rng.choice(genres)]), "skip"))
+    async with db.pool.acquire() as conn:
+        await conn.copy_records_to_table("listening_events", records=rows,
+                                         columns=["user_id", "track_id", "action"],
+                                         schema_name=db.schema)
 
 
 async def models_trained(setup: Setup) -> int:
@@ -796,6 +827,11 @@ def main() -> None:
     parser.add_argument("--groups", type=int, default=200, help="listening groups (--part groups)")
     parser.add_argument("--members", type=int, default=5, help="members per group, host included")
     parser.add_argument("--server-log", type=Path, help="keep the server's log in this file")
+    parser.add_argument("--trained", action="store_true",
+                        help="give the bench users a listening history and train a first collab "
+                             "model before the server starts, so that it serves with a model (as "
+                             "in production); with --retrain-after the phase's retrain then "
+                             "replaces a model, and the run to compare with is --trained alone")
     parser.add_argument("--retrain-after", type=int, default=None, metavar="N",
                         help="let the server's background retrainer look every second and train "
                              "once N new events arrived, so that a retrain (training, the collab "
