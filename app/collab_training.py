@@ -49,7 +49,9 @@ if TYPE_CHECKING:
 log = logging.getLogger("musicrec.collab")
 
 _LOCK_KEY = 0x636F6C6C6162  # "collab"
-CHUNK = 50_000
+# Rows per read: each chunk is decoded on the event loop (asyncpg builds every record there),
+# so a chunk is a stall of the live sessions; 50,000 rows stopped the loop ~0.3 s at once.
+CHUNK = 5_000
 # Content vectors are read in small pages: each page is one call on the index's single
 # thread, and live queries wait behind it (2,000 per page held it ~35 ms at a time).
 VECTOR_CHUNK = 256
@@ -116,10 +118,14 @@ async def _feed(
         rows = await fetch(last, until)
         if not rows:
             break
-        await _in_training_thread(builder.add, [row(r) for r in rows])
+        await _in_training_thread(_add_rows, builder, rows, row)
         read += len(rows)
         last = int(rows[-1].id)
     return read
+
+
+def _add_rows(builder: MatrixBuilder, rows: Sequence[Any], row: Callable[[Any], MatrixRow]) -> None:
+    builder.add([row(r) for r in rows])
 
 
 def _event_row(e: events.Event) -> MatrixRow:

@@ -11,8 +11,11 @@ Edge recommends from vectors, not ids: callers retrieve vectors first (``vectors
 Candidates' vectors and payloads are memoised by id: Edge hands them over as Python lists and
 dicts, and converting ~180 candidates' 394 floats took two thirds of a blended query; with the
 memo a query asks Edge for ids only. The memo is touched only under the shard's lock, and stays
-exact: every write goes through ``upsert``/``delete``, and the lifecycle drops it whenever the
-stored data changes wholesale (a recreate, a swap to another collab model).
+exact: every write goes through ``upsert``/``delete``, and the lifecycle drops it when the
+stored data changes wholesale (a recreate). A swap to another collab model keeps it: each
+row is brought up to the new model when next read (``_rows``), its collab vector and fields
+taken from the model in memory, as the collab build wrote them (``with_model``), so the
+queries right after a retrain do not all fall back to converting every candidate again.
 """
 
 from __future__ import annotations
@@ -26,6 +29,9 @@ import numpy as np
 
 from recsys.index.base import (
     AUDIO,
+    COLLAB_CONFIDENCE,
+    COLLAB_PAYLOAD,
+    COLLAB_VERSION,
     TEXT,
     BlendQuery,
     BlendWeights,
@@ -83,7 +89,11 @@ class EdgeIndex:
     def __init__(self, path: Path, max_search_threads: int | None = None) -> None:
         self._memo: OrderedDict[int, MemoRow] = OrderedDict()
         self._memo_size = MEMO_SIZE
-        self._shards = ShardLifecycle(path, max_search_threads, forget=self._memo.clear)
+        # The collab model of the live shard, once a swap installed it here, and its rows; and
+        # the ids whose memo rows predate it (and still hold the previous model's collab part).
+        self._model: tuple[CollabVectors, dict[int, int]] | None = None
+        self._stale: set[int] = set()
+        self._shards = ShardLifecycle(path, max_search_threads, forget=self._forget)
 
     # -- lifecycle (edge_lifecycle.py) -------------------------------------------------------
 
@@ -250,9 +260,36 @@ class EdgeIndex:
         if collab is not None:
             collab.flags.writeable = False
         self._memo[point] = (payload, text, audio, collab)
+        self._stale.discard(point)
         self._memo.move_to_end(point)
         while len(self._memo) > self._memo_size:
             self._memo.popitem(last=False)
+
+    def _forget(self, model: CollabVectors | None, written: set[int]) -> None:
+        """The lifecycle's ``forget``: the stored data changed wholesale (see the docstring)."""
+        if model is None:
+            self._memo.clear()
+            self._stale.clear()
+            self._model = None
+            return
+        for point in written:  # rewritten by the swap's replay: read them again
+            self._memo.pop(point, None)
+        self._model = (model, model.rows())
+        self._stale = set(self._memo)
+
+    def _refreshed(self, point: int, row: MemoRow) -> MemoRow:
+        """A memo row of the previous model brought up to the live one (``with_model``)."""
+        assert self._model is not None
+        model, rows = self._model
+        fields = {k: v for k, v in (row[0] or {}).items() if k not in COLLAB_PAYLOAD}
+        collab = None
+        at = rows.get(point)
+        if at is not None:
+            collab = np.array(model.vectors[at], dtype=np.float32)
+            fields[COLLAB_VERSION] = model.version
+            fields[COLLAB_CONFIDENCE] = float(model.confidence[at])
+        self._remember(point, fields, row[1], row[2], collab)
+        return self._memo[point]
 
     def _rows(self, ids: Sequence[int]) -> dict[int, MemoRow]:
         """Stored payload and vectors of each id, from the memo, else one retrieve."""
@@ -262,6 +299,8 @@ class EdgeIndex:
             row = self._memo.get(point)
             if row is None:
                 missing.append(point)
+            elif point in self._stale:
+                found[point] = self._refreshed(point, row)
             else:
                 self._memo.move_to_end(point)
                 found[point] = row

@@ -27,8 +27,10 @@ event loop on the lock.
   refuses a config that differs).
 
 Whatever a reader caches of the stored points is dropped through ``forget`` (given to the
-constructor, called on the executor thread) whenever the stored data changes wholesale: a
-recreate, or a swap to another model.
+constructor, called under the shard's lock) whenever the stored data changes wholesale: a
+recreate, or a swap to another model. A collab swap hands ``forget`` the new model and the
+points its replayed writes touched: everything else of a point (payload, text, audio) is
+unchanged by it, so a reader may keep those and take the collab part from the model.
 """
 
 from __future__ import annotations
@@ -68,6 +70,9 @@ from recsys.index.base import (
 log = logging.getLogger(__name__)
 
 T = TypeVar("T")
+# forget(None, ()): drop every cached point; forget(model, written): the stored data is now
+# that model's (collab vectors and fields), and the points in ``written`` were rewritten.
+Forget = Callable[["CollabVectors | None", "set[int]"], None]
 
 # Run by the child process: nothing but qdrant_edge, at a lower CPU priority so the serving
 # process keeps its share of the cores.
@@ -178,7 +183,7 @@ def load_shard(path: Path, max_search_threads: int | None) -> tuple[Any, tuple[s
 class ShardLifecycle:
     """The live Edge shard at ``path`` (one process per path), its thread and its swaps."""
 
-    def __init__(self, path: Path, max_search_threads: int | None, forget: Callable[[], None]) -> None:
+    def __init__(self, path: Path, max_search_threads: int | None, forget: Forget) -> None:
         self._path = Path(path)
         self._max_search_threads = max_search_threads
         self._forget = forget
@@ -318,7 +323,7 @@ class ShardLifecycle:
         def run() -> None:
             self._generation += 1
             self._pending = None
-            self._forget()
+            self._forget(None, set())
             self._close_shard()
             shutil.rmtree(self._path, ignore_errors=True)
             self._load_or_create()
@@ -418,7 +423,8 @@ class ShardLifecycle:
         else:
             self._drop_copy(work)
 
-    def _swap_in_optimized(self, generation: int, work: Path | None = None) -> bool:
+    def _swap_in_optimized(self, generation: int, work: Path | None = None,
+                           model: CollabVectors | None = None) -> bool:
         """Replay the pending writes on the copy at ``work`` and make it the live shard, in
         one executor call (so between two queries). False when it was thrown away instead.
 
@@ -447,12 +453,16 @@ class ShardLifecycle:
             shutil.rmtree(self._path, ignore_errors=True)
             old.rename(self._path)
             return False
+        written: set[int] = set()
         for op in pending:
-            op(shard, collab[1] if collab else None)
+            written.update(int(p.id) for p in op(shard, collab[1] if collab else None))
         self._shard = shard
         self.collab = collab
         if collab != previous_collab:
-            self._forget()  # a reader's cache holds the old model's vectors
+            # A reader's cache holds the old model's vectors: it takes the new ones from the
+            # model when this is that model's shard (a collab swap), else starts again.
+            known = model is not None and collab is not None and collab[0] == model.version
+            self._forget(model if known else None, written)
         self._retired.append(previous)
         return True
 
@@ -507,7 +517,7 @@ class ShardLifecycle:
             if self._closed:
                 self._drop_copy(work)
                 return
-            swapped = await self.call(self._swap_in_optimized, generation, work)
+            swapped = await self.call(self._swap_in_optimized, generation, work, model)
             await self._retire()
             if not swapped:
                 raise TrackIndexError("the index was recreated during the collab swap; train again")

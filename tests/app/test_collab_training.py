@@ -186,7 +186,7 @@ async def test_one_instance_trains_at_a_time_and_queries_see_one_version(
     assert first is not None
 
     second = asyncio.create_task(train(db, index, PARAMS))
-    while not await db.fetchval("SELECT count(*) FROM pg_locks WHERE locktype = 'advisory'"):
+    while not await db.fetchval("SELECT count(*) FROM pg_locks WHERE locktype = 'advisory'"):  # noqa: ASYNC110
         await asyncio.sleep(0.001)  # until the second training holds the lock
     seen: list[set[str]] = []
     while not second.done():

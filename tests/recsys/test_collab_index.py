@@ -189,3 +189,44 @@ async def test_edge_keeps_the_model_across_a_restart_and_writes_made_during_the_
         assert not (tmp_path / "shard.collab").exists() and not (tmp_path / "shard.old").exists()
     finally:
         await reopened.close()
+
+
+async def test_edge_reads_after_a_swap_from_memory_are_what_a_fresh_reader_gets(
+    tmp_path: Path, points: list[IndexPoint]
+) -> None:
+    index = EdgeIndex(tmp_path / "shard")
+    await index.ensure()
+    await index.upsert(points)
+    try:
+        await index.replace_collab(_model(points, "v1", seed=1))
+        ids = [p.id for p in points]
+        await index.points(ids)  # every row remembered under v1
+        swap = asyncio.create_task(index.replace_collab(_model(points, "v2", seed=2, leave_out=8)))
+        while not index.optimizing and not swap.done():  # noqa: ASYNC110
+            await asyncio.sleep(0.005)
+        p = points[2]
+        renamed = IndexPoint(p.id, p.text, p.audio, {**p.payload, "title": "New"})
+        await index.upsert([renamed])  # during the build: replayed on the v2 shard
+        await swap
+        remembered = await index.points(ids)  # brought up to v2 from the model in memory
+        fresh = EdgeIndex(tmp_path / "shard")
+        await index.close()
+        await fresh.ensure()
+        try:
+            stored = await fresh.points(ids)
+        finally:
+            await fresh.close()
+    finally:
+        await index.close()
+    assert set(remembered) == set(stored) == set(ids)
+    assert remembered[points[2].id].payload["title"] == "New"
+    for i in ids:
+        a, b = remembered[i], stored[i]
+        assert a.payload.keys() == b.payload.keys(), i
+        for key, value in a.payload.items():
+            assert value == (pytest.approx(b.payload[key]) if isinstance(value, float) else b.payload[key])
+        assert (a.collab is None) == (b.collab is None), i
+        if a.collab is not None and b.collab is not None:
+            assert np.allclose(a.collab, b.collab, atol=1e-6)
+        assert np.allclose(a.text, b.text) and np.allclose(a.audio, b.audio)
+    assert {p.payload.get("collab_version") for p in remembered.values()} == {"v2", None}
