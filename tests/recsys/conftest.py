@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import asyncio
 import os
 import random
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator, Coroutine, Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -183,3 +185,13 @@ async def edge_index(_edge_dir: Path, points: list[IndexPoint]) -> AsyncIterator
     await idx.upsert(points)
     yield idx
     await idx.close()
+
+
+async def building(index: EdgeIndex, work: Coroutine[Any, Any, None]) -> asyncio.Task[None]:
+    """Start an optimize or a collab swap and return once its copy is being built (or it is
+    done): from then on the live shard answers and writes are kept for the replay."""
+    task = asyncio.create_task(work)
+    # Polling is fine here: the flag flips within milliseconds.
+    while not index.optimizing and not task.done():  # noqa: ASYNC110
+        await asyncio.sleep(0.005)
+    return task

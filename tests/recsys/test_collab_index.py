@@ -14,7 +14,7 @@ from recsys.index.base import BlendWeights, CollabVectors, IndexPoint, TrackInde
 from recsys.index.edge import EdgeIndex
 from recsys.index.server import ServerIndex
 
-from .conftest import CLUSTERS, cluster_of
+from .conftest import CLUSTERS, building, cluster_of
 
 DIM = 8
 QDRANT_URL = os.environ.get("MUSICREC_TEST_QDRANT_URL", "http://127.0.0.1:6333")
@@ -171,9 +171,7 @@ async def test_edge_keeps_the_model_across_a_restart_and_writes_made_during_the_
     index = EdgeIndex(tmp_path / "shard")
     await index.ensure()
     await index.upsert(points[:-1])
-    swap = asyncio.create_task(index.replace_collab(_model(points, "v1", leave_out=1)))
-    while not index.optimizing and not swap.done():  # noqa: ASYNC110
-        await asyncio.sleep(0.005)
+    swap = await building(index, index.replace_collab(_model(points, "v1", leave_out=1)))
     await index.upsert([points[-1]])  # a new track during the build: kept, without collab
     await index.delete([points[0].id])
     await swap
@@ -201,9 +199,7 @@ async def test_edge_reads_after_a_swap_from_memory_are_what_a_fresh_reader_gets(
         await index.replace_collab(_model(points, "v1", seed=1))
         ids = [p.id for p in points]
         await index.points(ids)  # every row remembered under v1
-        swap = asyncio.create_task(index.replace_collab(_model(points, "v2", seed=2, leave_out=8)))
-        while not index.optimizing and not swap.done():  # noqa: ASYNC110
-            await asyncio.sleep(0.005)
+        swap = await building(index, index.replace_collab(_model(points, "v2", seed=2, leave_out=8)))
         p = points[2]
         renamed = IndexPoint(p.id, p.text, p.audio, {**p.payload, "title": "New"})
         await index.upsert([renamed])  # during the build: replayed on the v2 shard

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 from pathlib import Path
 
 import numpy as np
@@ -17,7 +16,7 @@ from recsys.index.builder import index_tracks
 from recsys.index.edge import EdgeIndex
 from recsys.index.server import ServerIndex
 
-from .conftest import cluster_of
+from .conftest import building, cluster_of
 
 
 def _point(points: list[IndexPoint], track_id: int) -> IndexPoint:
@@ -153,10 +152,7 @@ async def test_edge_optimize_swaps_and_keeps_concurrent_writes(
     index = EdgeIndex(tmp_path / "shard")
     await index.ensure()
     await index.upsert(points)
-    task = asyncio.create_task(index.optimize())
-    # Polling is fine here: the flag flips within milliseconds, inside the worker thread.
-    while not index.optimizing and not task.done():  # noqa: ASYNC110
-        await asyncio.sleep(0.01)
+    task = await building(index, index.optimize())
     # The live shard keeps answering and accepting writes while the copy is optimized.
     nearest = await index.search("text", points[0].text, limit=5)
     assert points[0].id in {h.id for h in nearest if h.score == pytest.approx(1.0, abs=1e-3)}
