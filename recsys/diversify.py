@@ -36,15 +36,22 @@ def _stack_vectors(hits: Sequence[Hit]) -> tuple[np.ndarray, np.ndarray]:
     return np.stack(texts), np.stack(audios)
 
 
-def similarity_to(texts: np.ndarray, audios: np.ndarray, i: int) -> np.ndarray:
-    """Half text cosine, half audio closeness, of every candidate to candidate i: (n,).
+def similarities(texts: np.ndarray, audios: np.ndarray, text: np.ndarray, audio: np.ndarray) -> np.ndarray:
+    """Half text cosine, half audio closeness, of every row of (texts, audios) to one track
+    (``text``, ``audio``): (n,). The one similarity of two tracks that diversity and the
+    reasons ("because you liked ...") share.
 
-    One row at a time (matrix-vector), not the full n x n matrix: MMR needs only k rows, and
-    a small matrix-matrix product wakes BLAS's thread pool, which on a busy 2-core machine
-    cost milliseconds where this costs microseconds (measured).
+    One track at a time (matrix-vector), not a full matrix: MMR needs only k rows, and a small
+    matrix-matrix product wakes BLAS's thread pool, which on a busy 2-core machine cost
+    milliseconds where this costs microseconds (measured).
     """
-    distances = np.linalg.norm(audios - audios[i], axis=1)
-    return 0.5 * (texts @ texts[i]) + 0.5 * np.asarray(audio_similarity(distances), dtype=np.float32)
+    distances = np.linalg.norm(audios - audio, axis=1)
+    return 0.5 * (texts @ text) + 0.5 * np.asarray(audio_similarity(distances), dtype=np.float32)
+
+
+def similarity_to(texts: np.ndarray, audios: np.ndarray, i: int) -> np.ndarray:
+    """``similarities`` of every candidate to candidate i: (n,)."""
+    return similarities(texts, audios, texts[i], audios[i])
 
 
 def mmr(

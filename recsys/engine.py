@@ -36,9 +36,9 @@ from recsys.diversify import (
     energy_of,
     mmr,
     sequence_with_spacing,
+    similarities,
 )
 from recsys.encoder import AsyncEncoder
-from recsys.features import audio_similarity
 from recsys.index.base import BlendWeights, Hit, IndexPoint, TrackFilter, TrackIndex, unit_vector
 from recsys.moods import AUDIO_ONLY_WEIGHTS, MoodQuery, MoodSpec, resolve
 from recsys.reasons import list_explanation, mood_reason, quote_title
@@ -204,20 +204,6 @@ def _closeness(hits: Sequence[Hit], target: np.ndarray) -> np.ndarray:
         [float(np.asarray(h.text, dtype=np.float32) @ target) if h.text is not None else 0.0 for h in hits],
         dtype=np.float32,
     )
-
-
-def _similarity(a_text: np.ndarray, a_audio: np.ndarray, b_text: np.ndarray, b_audio: np.ndarray) -> float:
-    return 0.5 * float(a_text @ b_text) + 0.5 * float(
-        audio_similarity(float(np.linalg.norm(a_audio - b_audio)))
-    )
-
-
-def _similarities(texts: np.ndarray, audios: np.ndarray, text: np.ndarray, audio: np.ndarray) -> np.ndarray:
-    """``_similarity`` of every row of (texts, audios) to one track: (n,). One matrix-vector
-    product per track, not a Python call per pair: explaining a 20-track queue by a session's
-    likes took 15 % of a loaded server's event loop pair by pair (py-spy)."""
-    distances = np.linalg.norm(audios - audio, axis=1)
-    return 0.5 * (texts @ text).astype(np.float64) + 0.5 * np.asarray(audio_similarity(distances))
 
 
 def _with_vectors(hits: Sequence[Hit]) -> tuple[list[int], np.ndarray, np.ndarray]:
@@ -482,7 +468,10 @@ class Engine:
     def _seed_or_mood_reason(self, hit: Hit, seeds: list[IndexPoint], query: MoodQuery) -> str:
         text, audio = hit.text, hit.audio
         if seeds and text is not None and audio is not None:
-            closeness = {s.id: _similarity(text, audio, s.text, s.audio) for s in seeds}
+            to_seeds = similarities(np.stack([np.asarray(s.text, dtype=np.float32) for s in seeds]),
+                                    np.stack([np.asarray(s.audio, dtype=np.float32) for s in seeds]),
+                                    text, audio)
+            closeness = {s.id: float(c) for s, c in zip(seeds, to_seeds.tolist(), strict=True)}
             best = max(seeds, key=lambda s: (closeness[s.id], -s.id))
             if closeness[best.id] >= self.tuning.liked_reason_min_similarity:
                 return f"in the spirit of {quote_title(best.payload.get('title'))}"
@@ -594,7 +583,7 @@ class Engine:
             return reasons
         known, texts, audios = _with_vectors(hits)
         if known:
-            closeness = _similarities(texts, audios, unit_vector(usual_text), usual_audio)
+            closeness = similarities(texts, audios, unit_vector(usual_text), usual_audio)
             for i, close in zip(known, closeness.tolist(), strict=True):
                 if reasons[i] is None and close >= self.tuning.liked_reason_min_similarity:
                     reasons[i] = USUAL_TASTE_REASON
@@ -609,28 +598,28 @@ class Engine:
         known, texts, audios = _with_vectors(hits)
         positives = targets.positives
         if known and positives:
-            # Every hit against every like at once (hits x signals), then per hit the signal
-            # with the best scaled similarity above the floor; argmax keeps the earlier signal
-            # on a tie.
-            scale = np.array([min(1.0, s.weight + 0.5) for s in positives])
-            liked_texts = np.stack([np.asarray(s.event.text, dtype=np.float32) for s in positives])
-            liked_audios = np.stack([np.asarray(s.event.audio, dtype=np.float32) for s in positives])
-            distances = np.linalg.norm(audios[:, None, :] - liked_audios[None, :, :], axis=2)
-            similarity = (0.5 * (texts @ liked_texts.T).astype(np.float64)
-                          + 0.5 * np.asarray(audio_similarity(distances)))
-            scaled = similarity * scale[None, :]
+            # Every hit against every like (hits x signals, one column per like), then per hit
+            # the like with the best scaled similarity above the floor; argmax keeps the
+            # earlier like on a tie.
+            scaled = np.stack([min(1.0, s.weight + 0.5)
+                               * similarities(texts, audios, s.event.text, s.event.audio)
+                               for s in positives], axis=1)
             best = np.argmax(scaled, axis=1)
             floor = self.tuning.liked_reason_min_similarity
             for i, n, score in zip(known, best.tolist(), scaled[np.arange(len(known)), best].tolist(),
                                    strict=True):
                 liked_by[i] = positives[n] if score > floor else None
-        tastes = self._taste_reasons(hits, profile)
+        # The session's own feedback explains first; the long-term taste only what it leaves.
+        unexplained = [i for i, signal in enumerate(liked_by) if signal is None]
+        taste_of = dict(zip(unexplained, self._taste_reasons([hits[i] for i in unexplained], profile),
+                            strict=True))
         reasons = []
-        for hit, signal, taste_reason in zip(hits, liked_by, tastes, strict=True):
+        for i, (hit, signal) in enumerate(zip(hits, liked_by, strict=True)):
+            taste_reason = taste_of.get(i)
             if signal is not None:
                 verb = "liked" if signal.event.action == "like" else "played through"
                 reasons.append(f"because you {verb} {quote_title(signal.event.title)}")
-            elif taste_reason is not None:  # the session's own feedback explains first
+            elif taste_reason is not None:
                 reasons.append(taste_reason)
             elif targets.negatives:
                 strongest = min(targets.negatives, key=lambda s: s.weight)
