@@ -29,9 +29,6 @@ import numpy as np
 
 from recsys.index.base import (
     AUDIO,
-    COLLAB_CONFIDENCE,
-    COLLAB_PAYLOAD,
-    COLLAB_VERSION,
     TEXT,
     BlendQuery,
     BlendWeights,
@@ -48,6 +45,8 @@ from recsys.index.base import (
     normalise_name,
     point_id,
     scored_hits,
+    to_storage_payload,
+    with_model,
 )
 from recsys.index.edge_lifecycle import ShardLifecycle, upsert_op
 
@@ -278,17 +277,12 @@ class EdgeIndex:
         self._stale = set(self._memo)
 
     def _refreshed(self, point: int, row: MemoRow) -> MemoRow:
-        """A memo row of the previous model brought up to the live one (``with_model``)."""
+        """A memo row of the previous model brought up to the live one: the point as the
+        collab build rewrote it (``with_model``), its payload as ``upsert`` stores one."""
         assert self._model is not None
-        model, rows = self._model
-        fields = {k: v for k, v in (row[0] or {}).items() if k not in COLLAB_PAYLOAD}
-        collab = None
-        at = rows.get(point)
-        if at is not None:
-            collab = np.array(model.vectors[at], dtype=np.float32)
-            fields[COLLAB_VERSION] = model.version
-            fields[COLLAB_CONFIDENCE] = float(model.confidence[at])
-        self._remember(point, fields, row[1], row[2], collab)
+        rewritten = with_model(point, row[0], row[1], row[2], *self._model)
+        collab = None if rewritten.collab is None else np.array(rewritten.collab, dtype=np.float32)
+        self._remember(point, to_storage_payload(rewritten.payload), row[1], row[2], collab)
         return self._memo[point]
 
     def _rows(self, ids: Sequence[int]) -> dict[int, MemoRow]:
