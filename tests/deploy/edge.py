@@ -22,6 +22,8 @@ from pathlib import Path
 
 import httpx
 
+from tests.ports import free_port
+
 REPO = Path(__file__).resolve().parents[2]
 TEMPLATE = REPO / "nginx" / "templates" / "default.conf.template"
 CERT_SCRIPT = REPO / "nginx" / "docker-entrypoint.d" / "15-musicrec-tls-cert.sh"
@@ -32,12 +34,6 @@ SECRET_KEY = "deploy-test-secret-not-for-production-" + secrets.token_hex(8)
 ASSET_NAME = "x-abc123.js"
 ASSET_BODY = "export const tune = " + repr("la " * 900) + ";\n"
 INDEX_MARKER = "<!-- musicrec deploy test index -->"
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 def render(template: str, values: dict[str, str]) -> str:

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import asyncio
 import json
-import socket
 import sqlite3
 import subprocess
 import sys
@@ -24,6 +23,8 @@ from typing import Any
 import numpy as np
 import pytest
 import soundfile as sf
+
+from tests.ports import free_port
 
 ROOT = Path(__file__).resolve().parents[2]
 VENV = ROOT / ".cache" / "supysonic-venv"
@@ -45,12 +46,6 @@ def ensure_supysonic() -> None:
                        capture_output=True, timeout=600)
     except (subprocess.CalledProcessError, subprocess.TimeoutExpired) as exc:
         pytest.skip(f"Supysonic could not be installed from PyPI into {VENV} (offline?): {exc}")
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 def write_song(path: Path, title: str, artist: str, album: str, seconds: float = 2.0,

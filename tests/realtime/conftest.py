@@ -11,7 +11,6 @@ import os
 import secrets
 import shutil
 import signal
-import socket
 import sys
 import time
 import wave
@@ -35,6 +34,7 @@ from recsys.encoder import AsyncEncoder, OnnxMiniLM
 from recsys.index import open_index
 from recsys.index.builder import index_tracks
 from tests.conftest import DATABASE_URL, REDIS_URL, RUN_ID, make_settings, unique_name
+from tests.ports import free_port
 from tests.recsys.conftest import make_catalog
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -57,12 +57,6 @@ def write_tone(path: Path, seconds: float = 2.0, rate: int = 8000) -> Path:
 def _append(path: Path, line: bytes) -> None:
     with path.open("ab") as out:
         out.write(line)
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 # -- catalog and index, once per run -------------------------------------------------------
