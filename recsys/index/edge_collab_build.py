@@ -23,7 +23,7 @@ from pathlib import Path
 from typing import Any
 
 from recsys.index.base import AUDIO, TEXT, point_id, with_model
-from recsys.index.edge_lifecycle import (
+from recsys.index.edge_shard import (
     COLLAB_META,
     COPY_PAGE,
     create_shard,

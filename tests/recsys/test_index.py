@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from pathlib import Path
 
 import numpy as np
@@ -11,7 +12,7 @@ from recsys.catalog import CatalogTrack
 from recsys.encoder import AsyncEncoder
 from recsys.features import audio_vector
 from recsys.index import open_index
-from recsys.index.base import BlendWeights, IndexPoint, TrackFilter, TrackIndex
+from recsys.index.base import BlendWeights, IndexPoint, TrackFilter, TrackIndex, TrackIndexError
 from recsys.index.builder import index_tracks
 from recsys.index.edge import EdgeIndex
 from recsys.index.server import ServerIndex
@@ -256,5 +257,56 @@ async def test_edge_blended_search_never_serves_stale_vectors_or_payloads(
         again = await reopened.search_blend(moved.text, moved.audio, weights, None, 5)
         assert again[0].id == target.id and again[0].payload["title"] == "Renamed"
         await reopened.close()
+    finally:
+        await index.close()
+
+
+async def test_a_killed_edge_host_is_started_again_by_the_next_query(
+    tmp_path: Path, points: list[IndexPoint]
+) -> None:
+    index = EdgeIndex(tmp_path / "shard")
+    await index.ensure()
+    await index.upsert(points[:20])
+    try:
+        before = {h.id for h in await index.search("text", points[0].text, limit=5)}
+        host = index._shards._live()
+        host._proc.kill()  # as the kernel's OOM killer would
+        await host._proc.wait()
+        after = {h.id for h in await index.search("text", points[0].text, limit=5)}
+        assert after == before  # nothing written was lost: Edge replays its write-ahead log
+        assert await index.count() == 20
+        assert index._shards._live() is not host
+    finally:
+        await index.close()
+
+
+async def test_an_edge_shard_that_cannot_load_is_a_clear_error(tmp_path: Path) -> None:
+    path = tmp_path / "shard"
+    path.mkdir()
+    (path / "edge_config.json").write_text("{ not json")
+    index = EdgeIndex(path)
+    with pytest.raises(TrackIndexError, match="cannot open the Edge index at"):
+        await index.ensure()
+    await index.close()
+
+
+async def test_edge_queries_are_answered_while_a_swap_loads_the_new_shard(
+    tmp_path: Path, points: list[IndexPoint]
+) -> None:
+    """The new shard loads in a host of its own; the old host answers until the switch."""
+    index = EdgeIndex(tmp_path / "shard")
+    await index.ensure()
+    await index.upsert(points)
+    try:
+        task = await building(index, index.optimize())
+        answered = 0
+        while not task.done():
+            hits = await index.search("text", points[0].text, limit=10)
+            assert points[0].id in {h.id for h in hits if h.score == pytest.approx(1.0, abs=1e-3)}
+            answered += 1
+            await asyncio.sleep(0.005)
+        await task
+        assert answered > 0
+        assert await index.count() == len(points)
     finally:
         await index.close()
