@@ -66,6 +66,8 @@ class TrainResult:
 
 
 async def _catalog(db: Database) -> tuple[list[int], dict[str, list[tuple[int, float]]]]:
+    """Every track's id, and each artist's tracks with their popularity (read in chunks; each
+    chunk's rows are turned into these in the training thread, off the event loop)."""
     track_ids: list[int] = []
     by_artist: dict[str, list[tuple[int, float]]] = {}
     last = 0
@@ -75,12 +77,17 @@ async def _catalog(db: Database) -> tuple[list[int], dict[str, list[tuple[int, f
         )
         if not rows:
             return track_ids, by_artist
-        for r in rows:
-            track_ids.append(int(r["id"]))
-            for artist in r["artists"] or []:
-                by_artist.setdefault(normalise_name(artist), []).append(
-                    (int(r["id"]), float(r["popularity"] or 0.0)))
+        await _in_training_thread(_add_tracks, rows, track_ids, by_artist)
         last = int(rows[-1]["id"])
+
+
+def _add_tracks(rows: Sequence[Any], track_ids: list[int],
+                by_artist: dict[str, list[tuple[int, float]]]) -> None:
+    for r in rows:
+        track = int(r["id"])
+        track_ids.append(track)
+        for artist in r["artists"] or []:
+            by_artist.setdefault(normalise_name(artist), []).append((track, float(r["popularity"] or 0.0)))
 
 
 async def _content(index: TrackIndex, track_ids: list[int]) -> dict[int, tuple[Any, Any]]:
@@ -120,7 +127,7 @@ async def _feed(
             break
         await _in_training_thread(_add_rows, builder, rows, row)
         read += len(rows)
-        last = int(rows[-1].id)
+        last = int(rows[-1]["id"])
     return read
 
 
@@ -128,13 +135,15 @@ def _add_rows(builder: MatrixBuilder, rows: Sequence[Any], row: Callable[[Any], 
     builder.add([row(r) for r in rows])
 
 
-def _event_row(e: events.Event) -> MatrixRow:
-    return (f"u:{e.user_id}", e.track_id, "", e.action, 1.0, e.at)
+def _event_row(e: Any) -> MatrixRow:
+    """An events.chunk_after record as a matrix row."""
+    return (f"u:{e['user_id']}", e["track_id"], "", e["action"], 1.0, e["at"])
 
 
-def _import_row(r: imported_listens.StoredListen) -> MatrixRow:
-    key = f"u:{r.user_id}" if r.user_id is not None else str(r.listener)
-    return (key, r.track_id, r.artist, r.outcome, float(r.weight), r.listened_at)
+def _import_row(r: Any) -> MatrixRow:
+    """An imported_listens.iter_chunks record as a matrix row."""
+    key = f"u:{r['user_id']}" if r["user_id"] is not None else str(r["listener"])
+    return (key, r["track_id"], r["artist"], r["outcome"], float(r["weight"]), r["listened_at"])
 
 
 async def train(

@@ -5,6 +5,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
+from asyncpg import Record
+
 from app.store.db import Database
 from recsys.actions import ACTIONS, OUTCOMES, VERDICTS
 
@@ -141,11 +143,13 @@ async def group_latest(db: Database, group_id: int, limit: int) -> list[Event]:
     return [Event(**dict(row)) for row in reversed(rows)]
 
 
-async def chunk_after(db: Database, after_id: int, until_id: int, limit: int) -> list[Event]:
+async def chunk_after(db: Database, after_id: int, until_id: int, limit: int) -> list[Record]:
     """Every user's events with ids in (after_id, until_id], in id order (keyset paging): what
-    a training job reads, a bounded chunk at a time."""
-    rows = await db.fetch(
-        f"SELECT {_COLUMNS} FROM listening_events WHERE id > $1 AND id <= $2 ORDER BY id LIMIT $3",
+    a training job reads, a bounded chunk at a time. As asyncpg Records (id, user_id,
+    track_id, action, at; read by name): the job turns them into matrix rows in its own
+    thread, since building 5,000 Events here took the event loop ~20 ms per chunk."""
+    return list(await db.fetch(
+        "SELECT id, user_id, track_id, action, at FROM listening_events"
+        " WHERE id > $1 AND id <= $2 ORDER BY id LIMIT $3",
         after_id, until_id, limit,
-    )
-    return [Event(**dict(row)) for row in rows]
+    ))

@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from datetime import datetime
 
 import asyncpg
+from asyncpg import Record
 
 from app.store.db import Database
 
@@ -75,15 +76,15 @@ async def insert_batch(conn: asyncpg.Connection | Database, rows: Sequence[NewLi
 
 async def iter_chunks(
     db: Database, after_id: int, limit: int, until_id: int | None = None
-) -> list[StoredListen]:
+) -> list[Record]:
     """Rows in id order after ``after_id`` (and up to ``until_id``; keyset paging): what a
-    training job reads."""
-    rows = await db.fetch(
+    training job reads. As asyncpg Records with StoredListen's fields, read by name: the job
+    converts them in its own thread, off the event loop."""
+    return list(await db.fetch(
         f"SELECT {_COLUMNS} FROM imported_listens WHERE id > $1 AND ($3::bigint IS NULL OR id <= $3)"
         " ORDER BY id LIMIT $2",
         after_id, limit, until_id,
-    )
-    return [StoredListen(**dict(row)) for row in rows]
+    ))
 
 
 async def for_user(db: Database, user_id: int, limit: int) -> list[StoredListen]:

@@ -85,7 +85,8 @@ class ShardLifecycle:
         self._max_search_threads = max_search_threads
         self._forget = forget
         self._host: EdgeHost | None = None
-        self._turns = RWLock()  # see the module docstring
+        # See the module docstring; fast: a free turn is taken without a trip round the loop.
+        self._turns = RWLock(fast=True)
         # Writes made while a copy is being built, to replay on it before the swap.
         self._pending: list[Write] | None = None
         self.collab: tuple[str, int] | None = None  # (version, dim) of the live shard
@@ -191,7 +192,7 @@ class ShardLifecycle:
             async with self.reading() as host:
                 await host.call("count", False)
             return True
-        except TrackIndexError:
+        except (TrackIndexError, OSError):
             return False
 
     # -- optimize ---------------------------------------------------------------------------

@@ -140,6 +140,9 @@ class EdgeHost:
                     future.set_exception(TrackIndexError(str(value)))
         except (asyncio.IncompleteReadError, ConnectionError):
             pass
+        except Exception as exc:  # a frame that does not decode: nothing after it can be trusted
+            self._failed(f"the Edge host sent a broken reply ({exc})")
+            self._proc.kill()
         # The pipe closed: the host exited. Let its last words reach _stderr first.
         with contextlib.suppress(asyncio.TimeoutError):
             await asyncio.wait_for(asyncio.shield(self._drain), timeout=1.0)

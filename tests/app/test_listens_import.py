@@ -198,8 +198,8 @@ async def test_the_training_job_reads_in_id_order(db: Database, catalog: Catalog
     seen: list[int] = []
     after = 0
     while chunk := await imported_listens.iter_chunks(db, after, 2):
-        seen += [s.id for s in chunk]
-        after = chunk[-1].id
+        seen += [r["id"] for r in chunk]
+        after = chunk[-1]["id"]
     assert seen == sorted(seen) and len(seen) == len(set(seen)) >= 3
 
 

@@ -310,3 +310,20 @@ async def test_edge_queries_are_answered_while_a_swap_loads_the_new_shard(
         assert await index.count() == len(points)
     finally:
         await index.close()
+
+
+async def test_a_request_the_edge_host_cannot_serve_is_an_error_and_the_host_goes_on(
+    tmp_path: Path, points: list[IndexPoint]
+) -> None:
+    index = EdgeIndex(tmp_path / "shard")
+    await index.ensure()
+    await index.upsert(points[:5])
+    try:
+        host = index._shards._live()
+        with pytest.raises(TrackIndexError, match="unknown request"):
+            await host.call("drop_everything")
+        with pytest.raises(TrackIndexError):
+            await host.call("retrieve", "not a list of ids")
+        assert await index.count() == 5 and host.alive
+    finally:
+        await index.close()
