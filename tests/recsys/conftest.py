@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import os
 import random
-from collections.abc import AsyncIterator, Coroutine, Iterator
+from collections.abc import AsyncIterator, Coroutine, Iterator, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -195,3 +196,15 @@ async def building(index: EdgeIndex, work: Coroutine[Any, Any, None]) -> asyncio
     while not index.optimizing and not task.done():  # noqa: ASYNC110
         await asyncio.sleep(0.005)
     return task
+
+
+@contextlib.asynccontextmanager
+async def edge_holding(path: Path, points: Sequence[IndexPoint]) -> AsyncIterator[EdgeIndex]:
+    """An Edge index at ``path`` holding ``points``, closed on the way out."""
+    index = EdgeIndex(path)
+    await index.ensure()
+    await index.upsert(points)
+    try:
+        yield index
+    finally:
+        await index.close()

@@ -17,7 +17,7 @@ from recsys.index.builder import index_tracks
 from recsys.index.edge import EdgeIndex
 from recsys.index.server import ServerIndex
 
-from .conftest import building, cluster_of
+from .conftest import building, cluster_of, edge_holding
 
 
 def _point(points: list[IndexPoint], track_id: int) -> IndexPoint:
@@ -264,10 +264,7 @@ async def test_edge_blended_search_never_serves_stale_vectors_or_payloads(
 async def test_a_killed_edge_host_is_started_again_by_the_next_query(
     tmp_path: Path, points: list[IndexPoint]
 ) -> None:
-    index = EdgeIndex(tmp_path / "shard")
-    await index.ensure()
-    await index.upsert(points[:20])
-    try:
+    async with edge_holding(tmp_path / "shard", points[:20]) as index:
         before = {h.id for h in await index.search("text", points[0].text, limit=5)}
         host = index._shards._live()
         host._proc.kill()  # as the kernel's OOM killer would
@@ -276,8 +273,6 @@ async def test_a_killed_edge_host_is_started_again_by_the_next_query(
         assert after == before  # nothing written was lost: Edge replays its write-ahead log
         assert await index.count() == 20
         assert index._shards._live() is not host
-    finally:
-        await index.close()
 
 
 async def test_an_edge_shard_that_cannot_load_is_a_clear_error(tmp_path: Path) -> None:
@@ -294,10 +289,7 @@ async def test_edge_queries_are_answered_while_a_swap_loads_the_new_shard(
     tmp_path: Path, points: list[IndexPoint]
 ) -> None:
     """The new shard loads in a host of its own; the old host answers until the switch."""
-    index = EdgeIndex(tmp_path / "shard")
-    await index.ensure()
-    await index.upsert(points)
-    try:
+    async with edge_holding(tmp_path / "shard", points) as index:
         task = await building(index, index.optimize())
         answered = 0
         while not task.done():
@@ -308,22 +300,15 @@ async def test_edge_queries_are_answered_while_a_swap_loads_the_new_shard(
         await task
         assert answered > 0
         assert await index.count() == len(points)
-    finally:
-        await index.close()
 
 
 async def test_a_request_the_edge_host_cannot_serve_is_an_error_and_the_host_goes_on(
     tmp_path: Path, points: list[IndexPoint]
 ) -> None:
-    index = EdgeIndex(tmp_path / "shard")
-    await index.ensure()
-    await index.upsert(points[:5])
-    try:
+    async with edge_holding(tmp_path / "shard", points[:5]) as index:
         host = index._shards._live()
         with pytest.raises(TrackIndexError, match="unknown request"):
             await host.call("drop_everything")
         with pytest.raises(TrackIndexError):
             await host.call("retrieve", "not a list of ids")
         assert await index.count() == 5 and host.alive
-    finally:
-        await index.close()
