@@ -27,7 +27,7 @@ from typing import Any, BinaryIO
 
 import msgpack
 
-from recsys.index.base import AUDIO, COLLAB, TEXT, point_id
+from recsys.index.base import AUDIO, TEXT, IndexPoint, as_array, collab_of, point_id
 from recsys.index.edge_shard import (
     create_shard,
     edge_filter,
@@ -37,7 +37,6 @@ from recsys.index.edge_shard import (
     point_to_wire,
     upsert_op,
     vector_from_wire,
-    vector_to_wire,
     wire_default,
 )
 
@@ -116,13 +115,9 @@ class Host:
     def op_retrieve(self, ids: list[int]) -> list[list[Any]]:
         """Every stored point of ``ids`` (absent ones left out), payload and vectors."""
         records = self.shard.retrieve(ids, with_payload=True, with_vector=True) if ids else []
-        out = []
-        for r in records:
-            vector = r.vector
-            collab = vector.get(COLLAB)
-            out.append([point_id(r.id), vector_to_wire(vector[TEXT]), vector_to_wire(vector[AUDIO]),
-                        r.payload, None if collab is None else vector_to_wire(collab)])
-        return out
+        return [point_to_wire(IndexPoint(point_id(r.id), as_array(r.vector[TEXT]), as_array(r.vector[AUDIO]),
+                                         r.payload, collab_of(r.vector)))
+                for r in records]
 
     def op_upsert(self, points: list[list[Any]]) -> list[list[Any]]:
         """Write the points; returns them as stored (payload flags as 0/1, a held collab kept)."""

@@ -100,9 +100,7 @@ class ShardLifecycle:
     @contextlib.asynccontextmanager
     async def reading(self) -> AsyncIterator[EdgeHost]:
         """The live host, for a query: other queries run meanwhile, writes and swaps wait."""
-        host = self._host
-        if host is not None and not host.alive and not self._closed:
-            await self._restart(host)
+        await self._revive()
         async with self._turns.reader:
             yield self._live()
 
@@ -111,9 +109,7 @@ class ShardLifecycle:
         """The live host, alone (see ``apply``), after any snapshot copy in progress: the copy
         reads the shard's files, so they must not change under it."""
         async with self._writes:
-            host = self._host
-            if host is not None and not host.alive and not self._closed:
-                await self._restart(host)
+            await self._revive()
             async with self._turns.writer:
                 yield self._live()
 
@@ -156,6 +152,12 @@ class ShardLifecycle:
         async with self._turns.writer:
             if self._host is None and not self._closed:
                 await self._open()
+
+    async def _revive(self) -> None:
+        """Start the host again if it died (killed, out of memory) while open."""
+        host = self._host
+        if host is not None and not host.alive and not self._closed:
+            await self._restart(host)
 
     async def _restart(self, dead: EdgeHost) -> None:
         async with self._turns.writer:

@@ -14,7 +14,7 @@ from recsys.index.base import BlendWeights, CollabVectors, IndexPoint, TrackInde
 from recsys.index.edge import EdgeIndex
 from recsys.index.server import ServerIndex
 
-from .conftest import CLUSTERS, building, cluster_of
+from .conftest import CLUSTERS, building, cluster_of, edge_holding
 
 DIM = 8
 QDRANT_URL = os.environ.get("MUSICREC_TEST_QDRANT_URL", "http://127.0.0.1:6333")
@@ -192,10 +192,7 @@ async def test_edge_keeps_the_model_across_a_restart_and_writes_made_during_the_
 async def test_edge_reads_after_a_swap_from_memory_are_what_a_fresh_reader_gets(
     tmp_path: Path, points: list[IndexPoint]
 ) -> None:
-    index = EdgeIndex(tmp_path / "shard")
-    await index.ensure()
-    await index.upsert(points)
-    try:
+    async with edge_holding(tmp_path / "shard", points) as index:
         await index.replace_collab(_model(points, "v1", seed=1))
         ids = [p.id for p in points]
         await index.points(ids)  # every row remembered under v1
@@ -212,8 +209,6 @@ async def test_edge_reads_after_a_swap_from_memory_are_what_a_fresh_reader_gets(
             stored = await fresh.points(ids)
         finally:
             await fresh.close()
-    finally:
-        await index.close()
     assert set(remembered) == set(stored) == set(ids)
     assert remembered[points[2].id].payload["title"] == "New"
     for i in ids:

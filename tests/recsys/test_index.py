@@ -150,26 +150,21 @@ async def test_edge_reopens_from_disk(tmp_path: Path, points: list[IndexPoint]) 
 async def test_edge_optimize_swaps_and_keeps_concurrent_writes(
     tmp_path: Path, points: list[IndexPoint]
 ) -> None:
-    index = EdgeIndex(tmp_path / "shard")
-    await index.ensure()
-    await index.upsert(points)
-    task = await building(index, index.optimize())
-    # The live shard keeps answering and accepting writes while the copy is optimized.
-    nearest = await index.search("text", points[0].text, limit=5)
-    assert points[0].id in {h.id for h in nearest if h.score == pytest.approx(1.0, abs=1e-3)}
-    extra = IndexPoint(10_001, points[0].text, points[0].audio, {**points[0].payload, "id": 10_001})
-    await index.upsert([extra])
-    await index.delete([2])
-    await task
-    try:
+    async with edge_holding(tmp_path / "shard", points) as index:
+        task = await building(index, index.optimize())
+        # The live shard keeps answering and accepting writes while the copy is optimized.
+        nearest = await index.search("text", points[0].text, limit=5)
+        assert points[0].id in {h.id for h in nearest if h.score == pytest.approx(1.0, abs=1e-3)}
+        extra = IndexPoint(10_001, points[0].text, points[0].audio, {**points[0].payload, "id": 10_001})
+        await index.upsert([extra])
+        await index.delete([2])
+        await task
         assert not index.optimizing
         assert await index.count() == len(points)  # +1 upserted, -1 deleted during the build
         assert set(await index.payloads([10_001, 2])) == {10_001}
         hits = await index.search("text", points[0].text, limit=10)
         assert {points[0].id, 10_001} <= {h.id for h in hits if h.score == pytest.approx(1.0, abs=1e-3)}
         assert not (tmp_path / "shard.optimizing").exists() and not (tmp_path / "shard.old").exists()
-    finally:
-        await index.close()
 
 
 async def test_open_index_picks_back_end(tmp_path: Path) -> None:
