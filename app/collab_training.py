@@ -49,12 +49,21 @@ if TYPE_CHECKING:
 log = logging.getLogger("musicrec.collab")
 
 _LOCK_KEY = 0x636F6C6C6162  # "collab"
-# Rows per read: each chunk is decoded on the event loop (asyncpg builds every record there),
-# so a chunk is a stall of the live sessions; 50,000 rows stopped the loop ~0.3 s at once.
-CHUNK = 5_000
+# Rows per read: asyncpg decodes a whole chunk on the event loop before the fetch returns, so
+# each chunk is a stall of the live sessions (50,000 rows stopped the loop ~0.3 s; 5,000 still
+# held pushes ~45 ms during a retrain). 1,000 keeps it to a few milliseconds; the extra round
+# trips cost the training little next to the fit.
+CHUNK = 1_000
 # Content vectors are read in small pages: each page is one call on the index's single
 # thread, and live queries wait behind it (2,000 per page held it ~35 ms at a time).
 VECTOR_CHUNK = 256
+# The training thread's Python work (rows into the matrix) holds the GIL, and the event loop
+# waits for it each time it wakes: up to the interpreter's switch interval (5 ms) per wake-up,
+# several per push, so one 5,000-row chunk held live pushes 45-51 ms. Rows are therefore taken
+# PACE_ROWS at a time (about a millisecond of work), each slice followed by a sleep that hands
+# the GIL straight back. It costs the training's wall time, not CPU.
+PACE_ROWS = 250
+PACE_SLEEP_S = 0.0005
 _TASK = "collab_retrainer"
 T = TypeVar("T")
 
@@ -83,11 +92,13 @@ async def _catalog(db: Database) -> tuple[list[int], dict[str, list[tuple[int, f
 
 def _add_tracks(rows: Sequence[Any], track_ids: list[int],
                 by_artist: dict[str, list[tuple[int, float]]]) -> None:
-    for r in rows:
+    for start, r in enumerate(rows):
         track = int(r["id"])
         track_ids.append(track)
         for artist in r["artists"] or []:
             by_artist.setdefault(normalise_name(artist), []).append((track, float(r["popularity"] or 0.0)))
+        if start % PACE_ROWS == PACE_ROWS - 1:
+            time.sleep(PACE_SLEEP_S)
 
 
 async def _content(index: TrackIndex, track_ids: list[int]) -> dict[int, tuple[Any, Any]]:
@@ -132,7 +143,9 @@ async def _feed(
 
 
 def _add_rows(builder: MatrixBuilder, rows: Sequence[Any], row: Callable[[Any], MatrixRow]) -> None:
-    builder.add([row(r) for r in rows])
+    for start in range(0, len(rows), PACE_ROWS):
+        builder.add([row(r) for r in rows[start : start + PACE_ROWS]])
+        time.sleep(PACE_SLEEP_S)
 
 
 def _event_row(e: Any) -> MatrixRow:

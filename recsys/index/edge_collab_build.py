@@ -10,14 +10,13 @@ are written inside it. The serving process then replays the writes it took meanw
 swaps TARGET in.
 
 Why a child: Edge holds the GIL while it writes, so writing tens of thousands of points in
-the server stopped its event loop for seconds. It runs at a lower CPU priority, as optimize
-does, so that the server keeps its share of the cores.
+the server stopped its event loop for seconds. The server starts it at a lower CPU priority
+(edge_lifecycle's ``_run_child``), so that serving keeps its share of the cores.
 """
 
 from __future__ import annotations
 
 import json
-import os
 import sys
 from pathlib import Path
 from typing import Any
@@ -68,7 +67,6 @@ def main(argv: list[str]) -> int:
     if len(argv) != 4:
         print(__doc__.strip().splitlines()[2].strip(), file=sys.stderr)
         return 2
-    os.nice(10)
     source, target, model_file, threads = argv
     build(Path(source), Path(target), Path(model_file), int(threads) or None)
     return 0

@@ -29,6 +29,9 @@ the host works.
   shard: Edge refuses a config that differs).
 - A host that dies (killed, out of memory) is started again by the next query, from the
   files on disk (Edge replays its write-ahead log).
+- The snapshot copy, the build and the optimize each run in a child process started at nice
+  10 (``_run_child``): what they do, in a thread of the server or at full priority, held live
+  pushes tens of milliseconds.
 
 Whatever a reader caches of the stored points is dropped through ``forget`` (given to the
 constructor, called in an exclusive turn) whenever the stored data changes wholesale: a
@@ -62,16 +65,15 @@ Forget = Callable[["CollabVectors | None", "set[int]"], None]
 # A write as the host takes it (``op``, ``args``), kept to replay on a copy being built.
 Write = tuple[str, tuple[Any, ...]]
 
-# Run by the child process: nothing but qdrant_edge, at a lower CPU priority so the serving
-# process keeps its share of the cores.
-_OPTIMIZE_SCRIPT = (
-    "import os, sys\n"
-    "from qdrant_edge import EdgeShard\n"
+# How a child (the snapshot copy, optimize's build, a collab build) starts: at nice 10 before
+# its first import, so that the serving process keeps its share of the cores from the start.
+# Importing numpy and qdrant_edge alone takes ~0.3 s of a core; niced only once its module
+# ran, a collab build's start held pushes of live sessions 30-46 ms (docs/benchmarks.md).
+_LOW_PRIORITY_LAUNCH = (
+    "import os, runpy, sys\n"
     "os.nice(10)\n"
-    "shard = EdgeShard.load(sys.argv[1])\n"
-    "shard.optimize()\n"
-    "shard.flush()\n"
-    "shard.close()\n"
+    "module, sys.argv = sys.argv[1], sys.argv[1:]\n"
+    "runpy.run_module(module, run_name='__main__', alter_sys=True)\n"
 )
 
 _PROJECT_ROOT = Path(__file__).resolve().parents[2]
@@ -217,7 +219,7 @@ class ShardLifecycle:
             if generation is None:
                 return
             try:
-                await self._run_child("optimize", "-c", _OPTIMIZE_SCRIPT, str(work))
+                await self._run_child("optimize", "recsys.index.edge_optimize", str(work))
             except BaseException:
                 await self._abandon(work)
                 raise
@@ -237,7 +239,8 @@ class ShardLifecycle:
                 await asyncio.to_thread(shutil.rmtree, path, True)
             self._pending = []
             try:
-                await asyncio.to_thread(shutil.copytree, self._path, copy_to)
+                await self._run_child("snapshot copy", "recsys.index.edge_copy", str(self._path),
+                                      str(copy_to))
             except BaseException:
                 await self._abandon(copy_to)
                 raise
@@ -249,14 +252,18 @@ class ShardLifecycle:
             self._path.with_name(self._path.name + ".old"),
         )
 
-    async def _run_child(self, what: str, *args: str) -> None:
-        """``python ARGS`` in a child process; TrackIndexError with its stderr's tail on failure."""
+    async def _run_child(self, what: str, module: str, *args: str) -> None:
+        """``python -m MODULE ARGS`` in a child process at a lower CPU priority
+        (``_LOW_PRIORITY_LAUNCH``); TrackIndexError with its stderr's tail on failure."""
         proc = await asyncio.create_subprocess_exec(
             sys.executable,
+            "-c",
+            _LOW_PRIORITY_LAUNCH,
+            module,
             *args,
             stdout=asyncio.subprocess.DEVNULL,
             stderr=asyncio.subprocess.PIPE,
-            cwd=_PROJECT_ROOT,  # so that `-m recsys...` finds the package
+            cwd=_PROJECT_ROOT,  # so that the child finds the recsys package
         )
         try:
             _, stderr = await proc.communicate()
@@ -354,7 +361,7 @@ class ShardLifecycle:
                 await asyncio.to_thread(save_collab_vectors, model, model_file)
                 try:
                     await self._run_child(
-                        "collab build", "-m", "recsys.index.edge_collab_build", str(source), str(work),
+                        "collab build", "recsys.index.edge_collab_build", str(source), str(work),
                         str(model_file), str(self._max_search_threads or 0),
                     )
                 finally:
