@@ -10,7 +10,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Sequence
 from datetime import UTC, datetime
 
 import asyncpg
@@ -138,12 +138,26 @@ _TASTE_LOADS = "taste_loads"
 async def listener_taste(state: AppState, user_id: int) -> Taste | None:
     """The user's taste (recsys.taste) from their history; None for a user without one. Never
     fails a queue: a failed load is logged and counts as no taste."""
+    return (await listener_tastes(state, [user_id]))[0]
+
+
+async def listener_tastes(state: AppState, user_ids: Sequence[int]) -> list[Taste | None]:
+    """``listener_taste`` of several users (a group's members), their profile versions read in
+    one round trip."""
     engine = state.engine
-    if engine is None or user_id <= 0:
+    if engine is None or not user_ids:
+        return [None] * len(user_ids)
+    raws = await state.redis.mget([quickmix_cache.profile_key(state, uid) for uid in user_ids])
+    return list(await asyncio.gather(*(
+        _taste_at(state, uid, raw.decode() if isinstance(raw, bytes) else str(raw or 0))
+        for uid, raw in zip(user_ids, raws, strict=True))))
+
+
+async def _taste_at(state: AppState, user_id: int, version: str) -> Taste | None:
+    """The user's taste for their profile ``version``: the cached one, else loaded."""
+    if user_id <= 0:
         return None
     cache: dict[int, tuple[str, float, Taste | None]] = state.extras.setdefault(_TASTES, {})
-    raw = await state.redis.get(quickmix_cache.profile_key(state, user_id))
-    version = raw.decode() if isinstance(raw, bytes) else str(raw or 0)
     cached = cache.get(user_id)
     if cached is not None and (cached[0] == version or time.monotonic() - cached[1] < TASTE_REUSE_S):
         return cached[2]

@@ -2,9 +2,9 @@
 
 What is read, for every recompute: the members' picks waiting (``adds``), whose feedback is
 whose (``who``), who is present, the members' names (PostgreSQL), and each present member's
-long-term taste (app.listening.listener_taste, cached with their profile version; loaded
-concurrently). The group's own session snapshot gives the mood, the settings, what is
-excluded and what plays. A user's own stream (not a group's) goes to the plain engine
+long-term taste (app.listening.listener_tastes, cached with their profile version; the
+versions read in one round trip). The group's own session snapshot gives the mood, the
+settings, what is excluded and what plays. A user's own stream (not a group's) goes to the plain engine
 source. Kept in memory per group: the members' own pools from the last recomputes
 (recsys.group.MemberPools), reused while their inputs are unchanged.
 """
@@ -14,7 +14,7 @@ from __future__ import annotations
 import asyncio
 from collections import OrderedDict
 
-from app.listening import hearing_filter, listener_taste
+from app.listening import hearing_filter, listener_tastes
 from app.state import AppState
 from app.store import groups
 from realtime.engine_source import EngineSource
@@ -52,13 +52,11 @@ class GroupSource:
         group_id = stream_group(session.user_id)
         if group_id is None:
             return await self._engine.upcoming(session, size)
-        adds, who, here, rows = await asyncio.gather(
-            self._gstate.adds(group_id), self._gstate.who(group_id), self._gstate.present(group_id),
-            groups.members(self._state.db, group_id),
-        )
+        (adds, who, here), rows = await asyncio.gather(
+            self._gstate.queue_inputs(group_id), groups.members(self._state.db, group_id))
         names = {m.user_id: m.username for m in rows}
         present = [uid for uid in names if uid in here]  # the members' order: deterministic ties
-        tastes = await asyncio.gather(*(listener_taste(self._state, uid) for uid in present))
+        tastes = await listener_tastes(self._state, present)
         playing = session.now_playing.id if session.now_playing else None
         group = Group(
             members=[Member(uid, names[uid], taste) for uid, taste in zip(present, tastes, strict=True)],

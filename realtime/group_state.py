@@ -82,6 +82,22 @@ def _present(entries: list[Any]) -> set[int]:
     return {int(_text(e).split(":", 1)[0]) for e in entries}
 
 
+def _who(entries: list[Any]) -> list[tuple[int, str, int]]:
+    found = []
+    for raw in entries:
+        tid, action, uid = _text(raw).split(":")
+        found.append((int(tid), action, int(uid)))
+    return found
+
+
+def _adds(entries: list[Any]) -> list[tuple[int, int, str]]:
+    found = []
+    for raw in entries:
+        tid, uid, name = _text(raw).split(":", 2)
+        found.append((int(tid), int(uid), name))
+    return found
+
+
 def _playback(raw: list[Any]) -> Playback | None:
     if raw[0] is None:
         return None
@@ -197,13 +213,18 @@ class GroupState:
             pipe.expire(key, STATE_TTL_S)
             await pipe.execute()
 
-    async def who(self, group_id: int) -> list[tuple[int, str, int]]:
-        """Attributed events, oldest first: (track, action, user)."""
-        found = []
-        for raw in await self._redis.lrange(self._key(group_id, "who"), 0, -1):
-            tid, action, uid = _text(raw).split(":")
-            found.append((int(tid), action, int(uid)))
-        return found
+    async def queue_inputs(
+        self, group_id: int
+    ) -> tuple[list[tuple[int, int, str]], list[tuple[int, str, int]], set[int]]:
+        """What a queue recompute reads here, in one pipelined round trip: the members' picks
+        not yet played, in the order added (track, user, name); the attributed events, oldest
+        first (track, action, user); and who is present."""
+        async with self._redis.pipeline(transaction=False) as pipe:
+            pipe.lrange(self._key(group_id, "adds"), 0, -1)
+            pipe.lrange(self._key(group_id, "who"), 0, -1)
+            pipe.zrangebyscore(self._key(group_id, "here"), time.time(), "+inf")
+            adds, who, here = await pipe.execute()
+        return _adds(adds), _who(who), _present(here)
 
     async def add(self, group_id: int, user_id: int, username: str, track_id: int) -> None:
         key = self._key(group_id, "adds")
@@ -211,14 +232,6 @@ class GroupState:
             pipe.rpush(key, f"{track_id}:{user_id}:{username}")
             pipe.expire(key, STATE_TTL_S)
             await pipe.execute()
-
-    async def adds(self, group_id: int) -> list[tuple[int, int, str]]:
-        """Members' picks not yet played, in the order they were added: (track, user, name)."""
-        found = []
-        for raw in await self._redis.lrange(self._key(group_id, "adds"), 0, -1):
-            tid, uid, name = _text(raw).split(":", 2)
-            found.append((int(tid), int(uid), name))
-        return found
 
     async def drop_adds(self, group_id: int, track_ids: set[int]) -> None:
         key = self._key(group_id, "adds")

@@ -12,7 +12,7 @@ from collections.abc import Callable, Sequence
 import numpy as np
 
 from recsys.features import audio_similarity, neutral_value
-from recsys.index.base import Hit
+from recsys.index.base import Hit, stack_rows
 
 NO_ARTIST: frozenset[str] = frozenset()
 
@@ -33,7 +33,7 @@ def _stack_vectors(hits: Sequence[Hit]) -> tuple[np.ndarray, np.ndarray]:
             raise ValueError("diversification needs hits with vectors (use search_blend)")
         texts.append(h.text)
         audios.append(h.audio)
-    return np.stack(texts), np.stack(audios)
+    return stack_rows(texts), stack_rows(audios)
 
 
 def similarities(texts: np.ndarray, audios: np.ndarray, text: np.ndarray, audio: np.ndarray) -> np.ndarray:

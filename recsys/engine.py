@@ -39,7 +39,7 @@ from recsys.diversify import (
     similarities,
 )
 from recsys.encoder import AsyncEncoder
-from recsys.index.base import BlendWeights, Hit, IndexPoint, TrackFilter, TrackIndex, unit_vector
+from recsys.index.base import BlendWeights, Hit, IndexPoint, TrackFilter, TrackIndex, stack_rows, unit_vector
 from recsys.moods import AUDIO_ONLY_WEIGHTS, MoodQuery, MoodSpec, resolve
 from recsys.reasons import list_explanation, mood_reason, quote_title
 from recsys.session import SessionProfile, SessionTargets, Signal
@@ -211,8 +211,7 @@ def _with_vectors(hits: Sequence[Hit]) -> tuple[list[int], np.ndarray, np.ndarra
     known = [i for i, h in enumerate(hits) if h.text is not None and h.audio is not None]
     if not known:
         return known, np.zeros((0, 0), dtype=np.float32), np.zeros((0, 0), dtype=np.float32)
-    return (known, np.stack([np.asarray(hits[i].text, dtype=np.float32) for i in known]),
-            np.stack([np.asarray(hits[i].audio, dtype=np.float32) for i in known]))
+    return known, stack_rows([hits[i].text for i in known]), stack_rows([hits[i].audio for i in known])
 
 
 class Engine:
@@ -496,11 +495,20 @@ class Engine:
     async def observe(self, profile: SessionProfile, track_id: int, action: str) -> None:
         """Record feedback on a track (vectors from the cache, else one retrieve). ValueError
         for an unknown action; an unknown track is still excluded from the queue."""
-        point = (await self.points([track_id])).get(track_id)
-        if point is None:
-            profile.observe(track_id, action, None)
-        else:
-            profile.observe(track_id, action, (point.text, point.audio), point.payload, extra_vectors(point))
+        await self.observe_all(profile, [(track_id, action)])
+
+    async def observe_all(self, profile: SessionProfile, events: Sequence[tuple[int, str]]) -> None:
+        """``observe`` each (track, action) in order, the tracks' vectors read at once."""
+        if not events:
+            return
+        points = await self.points([track for track, _ in events])
+        for track_id, action in events:
+            point = points.get(track_id)
+            if point is None:
+                profile.observe(track_id, action, None)
+            else:
+                profile.observe(track_id, action, (point.text, point.audio), point.payload,
+                                extra_vectors(point))
 
     async def next_queue(
         self, profile: SessionProfile, size: int = 20, now_playing_id: int | None = None
@@ -557,8 +565,7 @@ class Engine:
                 closeness = np.zeros(len(pool), dtype=np.float32)
                 carrying = [i for i, h in enumerate(pool) if getattr(h, name, None) is not None]
                 if carrying:
-                    vectors = np.stack([np.asarray(getattr(pool[i], name), dtype=np.float32)
-                                        for i in carrying])
+                    vectors = stack_rows([getattr(pool[i], name) for i in carrying])
                     norms = np.maximum(np.linalg.norm(vectors, axis=1), 1e-12)
                     closeness[carrying] = (vectors @ np.asarray(target, dtype=np.float32)) / norms
                 scores = scores + self.tuning.extra_vector_weight * closeness

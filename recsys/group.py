@@ -40,9 +40,9 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from recsys.diversify import similarities
 from recsys.engine import ARTIST_GAP, Engine, Scored, popularity_prior
-from recsys.features import audio_similarity
-from recsys.index.base import IndexPoint, TrackFilter, unit_vector
+from recsys.index.base import IndexPoint, TrackFilter, stack_rows, unit_vector
 from recsys.moods import MoodSpec
 from recsys.session import ACTION_WEIGHTS, SessionProfile
 from recsys.taste import Taste
@@ -264,10 +264,12 @@ class Affinity:
     audio: np.ndarray
 
     def to(self, point: IndexPoint) -> float:
-        distance = float(np.linalg.norm(np.asarray(point.audio, dtype=np.float32) - self.audio))
-        return 0.5 * float(unit_vector(np.asarray(point.text, dtype=np.float32)) @ self.text) + 0.5 * float(
-            audio_similarity(distance)
-        )
+        return float(self.closeness(Candidates.of([point]))[0])
+
+    def closeness(self, candidates: Candidates) -> np.ndarray:
+        """Each candidate's closeness to this liking: the engine's one similarity of two tracks
+        (recsys.diversify.similarities), one member against all candidates at once."""
+        return similarities(candidates.text, candidates.audio, self.text, self.audio)
 
 
 def affinity(member: Member, feedback: Sequence[Feedback], points: Mapping[int, IndexPoint],
@@ -283,19 +285,34 @@ def affinity(member: Member, feedback: Sequence[Feedback], points: Mapping[int, 
     taste = member.taste
     if taste is not None and "text" in taste.pull and "audio" in taste.pull and taste.pull_strength > 0:
         items.append((taste_weight * taste.pull_strength, taste.pull["text"], taste.pull["audio"]))
+    return _centroid(items)
+
+
+def _centroid(items: Sequence[tuple[float, np.ndarray, np.ndarray]]) -> Affinity | None:
+    """The weighted mean of (weight, text, audio) items, texts scaled to length 1 first."""
     if not items:
         return None
-    total = sum(w for w, _, _ in items)
-    text = sum(w * unit_vector(np.asarray(t, dtype=np.float32)) for w, t, _ in items) / total
-    audio = sum(w * np.asarray(a, dtype=np.float32) for w, _, a in items) / total
-    return Affinity(unit_vector(np.asarray(text, dtype=np.float32)), np.asarray(audio, dtype=np.float32))
+    weights = np.array([w for w, _, _ in items], dtype=np.float32)
+    texts = stack_rows([t for _, t, _ in items])
+    texts /= np.maximum(np.linalg.norm(texts, axis=1, keepdims=True), 1e-12)
+    total = float(weights.sum())
+    text = (weights @ texts) / total
+    audio = (weights @ stack_rows([a for _, _, a in items])) / total
+    return Affinity(unit_vector(text.astype(np.float32)), audio.astype(np.float32))
 
 
 def attribute(point: IndexPoint | None, affinities: Mapping[int, Affinity]) -> tuple[int, ...]:
     """The members a track is clearly closest to (see LEAD, TIE); () for everyone."""
     if point is None or len(affinities) < 2:
         return ()
-    scores = sorted(((a.to(point), m) for m, a in affinities.items()), reverse=True)
+    return leaders([(a.to(point), m) for m, a in affinities.items()])
+
+
+def leaders(closeness: Iterable[tuple[float, int]]) -> tuple[int, ...]:
+    """``attribute`` from each member's closeness to the track, as (closeness, member)."""
+    scores = sorted(closeness, reverse=True)
+    if len(scores) < 2:
+        return ()
     best = scores[0][0]
     leaders = [m for s, m in scores if s >= best - TIE]
     rest = [s for s, m in scores if m not in leaders]
@@ -335,8 +352,7 @@ async def _session(engine: Engine, mood: MoodSpec | None, flt: TrackFilter | Non
         profile = await engine.new_session(mood, flt, taste)
     except KeyError:  # a preset that no longer exists: fall back to no mood
         profile = await engine.new_session(None, flt, taste)
-    for track, action in events:
-        await engine.observe(profile, track, action)
+    await engine.observe_all(profile, events)
     profile.played |= excluded
     return profile
 
@@ -457,28 +473,49 @@ def keep_rates(feedback: Sequence[Feedback], present: Iterable[int]) -> dict[int
     return rates
 
 
+@dataclass(frozen=True, slots=True)
+class Candidates:
+    """The candidates' vectors, stacked once for every member's ``satisfaction``: text rows
+    scaled to length 1, audio rows, and each collab vector scaled to length 1 (None for a
+    track without one)."""
+
+    text: np.ndarray
+    audio: np.ndarray
+    collab: list[np.ndarray | None]
+
+    @classmethod
+    def of(cls, points: Sequence[IndexPoint]) -> Candidates:
+        text = stack_rows([p.text for p in points])
+        text /= np.maximum(np.linalg.norm(text, axis=1, keepdims=True), 1e-12)
+        collab = [None if p.collab is None else unit_vector(np.asarray(p.collab, dtype=np.float32))
+                  for p in points]
+        return cls(text, stack_rows([p.audio for p in points]), collab)
+
+    def satisfaction(self, liked: Affinity | None, disliked: Affinity | None,
+                     collab: np.ndarray | None = None, collab_weight: float = 0.0) -> np.ndarray:
+        """See ``satisfaction``."""
+        out = np.zeros(len(self.collab), dtype=np.float32)
+        if collab is not None and collab_weight > 0:
+            for i, vector in enumerate(self.collab):
+                if vector is not None:
+                    out[i] += collab_weight * float(vector @ collab)
+        for side, sign in ((liked, 1.0), (disliked, -NEGATIVE_WEIGHT)):
+            if side is not None:
+                closeness = (0.5 * (self.text @ side.text)
+                             + 0.5 / (1.0 + np.linalg.norm(self.audio - side.audio, axis=1)))
+                out += sign * closeness.astype(np.float32)
+        return out
+
+
 def satisfaction(points: Sequence[IndexPoint], liked: Affinity | None, disliked: Affinity | None,
                  collab: np.ndarray | None = None, collab_weight: float = 0.0) -> np.ndarray:
     """One member's predicted satisfaction with each track: closeness to what they like minus
     NEGATIVE_WEIGHT times closeness to what they skipped here (0 where nothing is known), plus
     ``collab_weight`` times the cosine of the track's collab vector to ``collab`` (the member's
     session's collab target; 0 for a track without one), as the engine's re-rank adds it."""
-    out = np.zeros(len(points), dtype=np.float32)
     if not points:
-        return out
-    if collab is not None and collab_weight > 0:
-        for i, point in enumerate(points):
-            if point.collab is not None:
-                vector = unit_vector(np.asarray(point.collab, dtype=np.float32))
-                out[i] += collab_weight * float(vector @ collab)
-    text = np.stack([np.asarray(p.text, dtype=np.float32) for p in points])
-    text /= np.maximum(np.linalg.norm(text, axis=1, keepdims=True), 1e-12)
-    audio = np.stack([np.asarray(p.audio, dtype=np.float32) for p in points])
-    for side, sign in ((liked, 1.0), (disliked, -NEGATIVE_WEIGHT)):
-        if side is not None:
-            closeness = 0.5 * (text @ side.text) + 0.5 / (1.0 + np.linalg.norm(audio - side.audio, axis=1))
-            out += sign * closeness.astype(np.float32)
-    return out
+        return np.zeros(0, dtype=np.float32)
+    return Candidates.of(points).satisfaction(liked, disliked, collab, collab_weight)
 
 
 def _standard(values: np.ndarray) -> np.ndarray:
@@ -489,18 +526,13 @@ def _standard(values: np.ndarray) -> np.ndarray:
 def dislikes(member: Member, feedback: Sequence[Feedback],
              points: Mapping[int, IndexPoint]) -> Affinity | None:
     """The centroid of the tracks the member skipped or disliked in the group."""
-    items = []
+    items: list[tuple[float, np.ndarray, np.ndarray]] = []
     for track, per in verdicts([f for f in feedback if f[2] == member.id]).items():
         weight = -ACTION_WEIGHTS.get(per.get(member.id, "play"), 0.0)
         point = points.get(track)
         if weight > 0 and point is not None:
-            items.append((weight, point))
-    if not items:
-        return None
-    total = sum(w for w, _ in items)
-    text = sum(w * unit_vector(np.asarray(p.text, dtype=np.float32)) for w, p in items) / total
-    audio = sum(w * np.asarray(p.audio, dtype=np.float32) for w, p in items) / total
-    return Affinity(unit_vector(np.asarray(text, dtype=np.float32)), np.asarray(audio, dtype=np.float32))
+            items.append((weight, point.text, point.audio))
+    return _centroid(items)
 
 
 def heard_artists(group: Group, known: Mapping[int, IndexPoint]) -> list[frozenset[str]]:
@@ -532,9 +564,12 @@ async def _agreed(engine: Engine, feedback: Sequence[Feedback], known: Mapping[i
     candidates = [points[t] for t in ids]
     prior = popularity_prior(candidates, SATISFACTION_POPULARITY * engine.tuning.popularity_weight)
     collab_weight = SATISFACTION_COLLAB * engine.tuning.extra_vector_weight
-    predicted = {m: _standard(prior + satisfaction(candidates, affinities.get(m),
-                                                   dislikes(members[m], feedback, known),
-                                                   pools.collab.get(m), collab_weight)) for m in members}
+    stacked = Candidates.of(candidates)
+    predicted = {}
+    for m in members:
+        mine = stacked.satisfaction(affinities.get(m), dislikes(members[m], feedback, known),
+                                    pools.collab.get(m), collab_weight)
+        predicted[m] = _standard(prior + mine)
     total = np.mean(np.stack(list(predicted.values())), axis=0)
     rates = keep_rates(feedback, members) if served else {}
     if rates and len(rates) == len(members) and max(rates.values()) - min(rates.values()) > 0:
@@ -544,6 +579,9 @@ async def _agreed(engine: Engine, feedback: Sequence[Feedback], known: Mapping[i
         times = Counter(a for artists in heard for a in artists)
         total = total - ARTIST_REPEAT * np.array(
             [max((times[a] for a in _artists(c)), default=0) for c in candidates], dtype=np.float64)
+    # Whom each pick is for (``attribute``): every member's closeness to every candidate, at once.
+    closeness = {m: a.closeness(stacked) for m, a in affinities.items()} if len(affinities) > 1 else {}
+    position = {t: i for i, t in enumerate(ids)}
     order = [ids[i] for i in np.argsort(-total, kind="stable")]
     scores = dict(zip(ids, total.tolist(), strict=True))
     out: list[GroupPick] = []
@@ -555,7 +593,9 @@ async def _agreed(engine: Engine, feedback: Sequence[Feedback], known: Mapping[i
         pick = next((t for t in waiting if not _artists(points[t]) & spaced), waiting[0])
         waiting.remove(pick)
         recent.append(_artists(points[pick]))
-        out.append(_labelled(pick, scores[pick], sources[pick], points[pick], affinities, members))
+        at = position[pick]
+        whom = leaders([(float(c[at]), m) for m, c in closeness.items()])
+        out.append(_labelled(pick, scores[pick], sources[pick], whom, members))
     label = for_whom([])
     rest = pools.ranked.get(None, [])[POOL_PER_MEMBER:]
     filler = [GroupPick(s.id, float(s.score), _reasoned(label, s.reason or ""))
@@ -567,12 +607,12 @@ def _artists(point: IndexPoint) -> frozenset[str]:
     return frozenset(point.payload.get("artist") or ())
 
 
-def _labelled(track: int, score: float, sources: Sequence[tuple[int | None, Scored]], point: IndexPoint,
-              affinities: Mapping[int, Affinity], members: Mapping[int, Member]) -> GroupPick:
-    """A pick named for the members it is clearly closest to, else for the members whose own
-    queues it came from (everyone when that is all of them or the combined queue), with the
-    reason of the queue it came from."""
-    whom = attribute(point, affinities)
+def _labelled(track: int, score: float, sources: Sequence[tuple[int | None, Scored]],
+              closest: tuple[int, ...], members: Mapping[int, Member]) -> GroupPick:
+    """A pick named for the members it is clearly closest to (``closest``, ``attribute``'s
+    answer), else for the members whose own queues it came from (everyone when that is all of
+    them or the combined queue), with the reason of the queue it came from."""
+    whom = closest
     from_members = tuple(sorted(k for k, _ in sources if k is not None))
     if not whom and not any(k is None for k, _ in sources) and len(from_members) < len(members):
         whom = from_members

@@ -39,6 +39,7 @@ from recsys.index.base import (
     check_vectors,
     from_storage_payload,
     scored_hits,
+    stack_rows,
     to_storage_payload,
     with_model,
 )
@@ -158,8 +159,8 @@ class EdgeIndex:
         ids = [i for i in ids if i in rows]  # deleted between the two calls: the turn rules it out
         if not ids:
             return []
-        return query.rank(ids, [rows[i][0] for i in ids], np.stack([rows[i][1] for i in ids]),
-                          np.stack([rows[i][2] for i in ids]), [rows[i][3] for i in ids])
+        return query.rank(ids, [rows[i][0] for i in ids], stack_rows([rows[i][1] for i in ids]),
+                          stack_rows([rows[i][2] for i in ids]), [rows[i][3] for i in ids])
 
     async def recommend(
         self,
