@@ -47,6 +47,7 @@ lint: $(STAMP)
 
 bench-recsys: $(STAMP)
 	$(BIN)/python bench/bench_recsys.py
+	$(BIN)/python bench/bench_group_queue.py
 
 # Collaborative training: time and peak RSS on HetRec and synthetic 1M/3M/10M events.
 bench-train: $(STAMP)
