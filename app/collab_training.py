@@ -8,8 +8,9 @@ One training (``train``):
    tables in chunks by id (keyset pagination, ``chunk`` rows at a time: memory is bounded by
    the matrix, not by the history), feeding each chunk to recsys.collab.MatrixBuilder in a
    worker thread;
-3. fits ALS + the cold-track regression in a worker thread (implicit releases the GIL; one
-   solver thread by default so a two-core server keeps answering);
+3. fits ALS + the cold-track regression in a child process at the lowest CPU priority
+   (recsys/collab/fit_job.py, recsys/background.py): in a thread, its Python work held the
+   GIL and with it the event loop;
 4. installs the model whole with ``index.replace_collab`` (the swap: see recsys/index) and
    records it in collab_models.
 
@@ -17,7 +18,8 @@ The background retrainer (``CollabRetrainer``, started with the app) checks ever
 ``retrain_check_s`` whether ``retrain_min_events`` new rows arrived since the last model, or
 whether the index lacks the latest model (after an ``index rebuild``), and trains then. It
 is a task on the event loop that only awaits: queries and sockets never wait on it; it is
-cancelled on shutdown (a solver already running in its thread finishes and is discarded).
+cancelled on shutdown (the fit's child is killed then; rows already in the training thread
+finish and are discarded).
 """
 
 from __future__ import annotations
@@ -26,20 +28,27 @@ import asyncio
 import contextlib
 import logging
 import os
+import shutil
+import tempfile
 import threading
 import time
 from collections.abc import Awaitable, Callable, Iterable, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import datetime
+from pathlib import Path
 from typing import TYPE_CHECKING, Any, TypeVar
+
+import numpy as np
 
 from app.store import collab_models, events, imported_listens
 from app.store.db import Database
-from recsys.collab import CollabModel, MatrixBuilder, NotEnoughData, TrainParams, fit_model
+from recsys.background import run_background
+from recsys.collab import CollabModel, MatrixBuilder, NotEnoughData, TrainParams, fit_job
+from recsys.collab.fit_job import FitInput
 from recsys.collab.foldin import index_fold_in, model_fold_in
 from recsys.collab.matrix import Row as MatrixRow
-from recsys.index.base import TrackIndex, normalise_name
+from recsys.index.base import TrackIndex, normalise_name, stack_rows
 
 if TYPE_CHECKING:
     from quart import Quart
@@ -101,12 +110,39 @@ def _add_tracks(rows: Sequence[Any], track_ids: list[int],
             time.sleep(PACE_SLEEP_S)
 
 
-async def _content(index: TrackIndex, track_ids: list[int]) -> dict[int, tuple[Any, Any]]:
-    content: dict[int, tuple[Any, Any]] = {}
+async def _content(index: TrackIndex, track_ids: list[int]) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """The content vectors of the tracks the index holds: their ids, text rows, audio rows."""
+    ids: list[np.ndarray] = []
+    texts: list[np.ndarray] = []
+    audios: list[np.ndarray] = []
     for start in range(0, len(track_ids), VECTOR_CHUNK):
         found = await index.vectors(track_ids[start : start + VECTOR_CHUNK])
-        content.update({t: (v[0], v[1]) for t, v in found.items()})
-    return content
+        if found:
+            ids.append(np.fromiter(found, dtype=np.int64, count=len(found)))
+            texts.append(stack_rows([v[0] for v in found.values()]))
+            audios.append(stack_rows([v[1] for v in found.values()]))
+    if not ids:
+        return np.zeros(0, dtype=np.int64), np.zeros((0, 0), np.float32), np.zeros((0, 0), np.float32)
+    return await asyncio.to_thread(lambda: (np.concatenate(ids), np.concatenate(texts),
+                                            np.concatenate(audios)))
+
+
+async def _fit(job: FitInput) -> CollabModel:
+    """``fit_model`` in a child process at the lowest CPU priority (recsys/collab/fit_job.py:
+    in a thread here, its Python work held the GIL and with it the event loop); the input and
+    the model go through a private temporary directory."""
+    work = Path(await asyncio.to_thread(tempfile.mkdtemp, prefix="musicrec-fit-"))
+    try:
+        await asyncio.to_thread(fit_job.write, work / "input.pkl", job)
+        await run_background("the collab fit", "recsys.collab.fit_job", str(work / "input.pkl"),
+                             str(work / "output.pkl"))
+        kind, value = await asyncio.to_thread(fit_job.read, work / "output.pkl")
+    finally:
+        await asyncio.to_thread(shutil.rmtree, work, True)
+    if kind != "model":
+        raise NotEnoughData(str(value))
+    model: CollabModel = value
+    return model
 
 
 def _lower_priority() -> None:
@@ -200,8 +236,8 @@ async def _train_locked(
     read = await _feed(builder, last_import, imports, _import_row)
     read += await _feed(builder, last_event, listened, _event_row)
     matrix = await _in_training_thread(builder.build)
-    content = await _content(index, track_ids)
-    model = await _in_training_thread(fit_model, matrix, content, params)
+    content_ids, content_text, content_audio = await _content(index, track_ids)
+    model = await _fit(FitInput(matrix, content_ids, content_text, content_audio, params))
     await index.replace_collab(model.index_vectors())
     duration = time.perf_counter() - started
     row = await collab_models.record(

@@ -29,9 +29,9 @@ the host works.
   shard: Edge refuses a config that differs).
 - A host that dies (killed, out of memory) is started again by the next query, from the
   files on disk (Edge replays its write-ahead log).
-- The snapshot copy, the build and the optimize each run in a child process started at nice
-  10 (``_run_child``): what they do, in a thread of the server or at full priority, held live
-  pushes tens of milliseconds.
+- The snapshot copy, the build and the optimize each run in a child process at the lowest CPU
+  priority (``_run_child``, recsys/background.py): what they do, in a thread of the server or
+  at full priority, held live pushes tens of milliseconds.
 
 Whatever a reader caches of the stored points is dropped through ``forget`` (given to the
 constructor, called in an exclusive turn) whenever the stored data changes wholesale: a
@@ -46,13 +46,13 @@ import asyncio
 import contextlib
 import logging
 import shutil
-import sys
 from collections.abc import AsyncIterator, Callable
 from pathlib import Path
 from typing import Any
 
 from aiorwlock import RWLock
 
+from recsys.background import BackgroundJobFailed, run_background
 from recsys.index.base import CollabVectors, TrackIndexError
 from recsys.index.edge_remote import EdgeHost
 from recsys.index.edge_shard import save_collab_vectors
@@ -64,19 +64,6 @@ log = logging.getLogger(__name__)
 Forget = Callable[["CollabVectors | None", "set[int]"], None]
 # A write as the host takes it (``op``, ``args``), kept to replay on a copy being built.
 Write = tuple[str, tuple[Any, ...]]
-
-# How a child (the snapshot copy, optimize's build, a collab build) starts: at nice 10 before
-# its first import, so that the serving process keeps its share of the cores from the start.
-# Importing numpy and qdrant_edge alone takes ~0.3 s of a core; niced only once its module
-# ran, a collab build's start held pushes of live sessions 30-46 ms (docs/benchmarks.md).
-_LOW_PRIORITY_LAUNCH = (
-    "import os, runpy, sys\n"
-    "os.nice(10)\n"
-    "module, sys.argv = sys.argv[1], sys.argv[1:]\n"
-    "runpy.run_module(module, run_name='__main__', alter_sys=True)\n"
-)
-
-_PROJECT_ROOT = Path(__file__).resolve().parents[2]
 
 
 class ShardLifecycle:
@@ -253,28 +240,12 @@ class ShardLifecycle:
         )
 
     async def _run_child(self, what: str, module: str, *args: str) -> None:
-        """``python -m MODULE ARGS`` in a child process at a lower CPU priority
-        (``_LOW_PRIORITY_LAUNCH``); TrackIndexError with its stderr's tail on failure."""
-        proc = await asyncio.create_subprocess_exec(
-            sys.executable,
-            "-c",
-            _LOW_PRIORITY_LAUNCH,
-            module,
-            *args,
-            stdout=asyncio.subprocess.DEVNULL,
-            stderr=asyncio.subprocess.PIPE,
-            cwd=_PROJECT_ROOT,  # so that the child finds the recsys package
-        )
+        """``python -m MODULE ARGS`` in a child at the lowest CPU priority
+        (recsys.background); TrackIndexError with its stderr's tail on failure."""
         try:
-            _, stderr = await proc.communicate()
-        except BaseException:
-            if proc.returncode is None:  # cancelled: do not leave an orphan building HNSW
-                proc.kill()
-                await proc.wait()
-            raise
-        if proc.returncode != 0:
-            detail = stderr.decode(errors="replace")[-500:]
-            raise TrackIndexError(f"Edge {what} failed (exit {proc.returncode}): {detail}")
+            await run_background(f"Edge {what}", module, *args)
+        except BackgroundJobFailed as exc:
+            raise TrackIndexError(str(exc)) from exc
 
     async def _abandon(self, work: Path) -> None:
         """Forget a copy being built (optimize's or a collab build's) and its replay log."""
