@@ -10,8 +10,8 @@ are written inside it. The serving process then replays the writes it took meanw
 swaps TARGET in.
 
 Why a child: Edge holds the GIL while it writes, so writing tens of thousands of points in
-the server stopped its event loop for seconds. The server starts it at a lower CPU priority
-(edge_lifecycle's ``_run_child``), so that serving keeps its share of the cores.
+the server stopped its event loop for seconds. The server starts it at the lowest CPU
+priority (recsys/background.py), so that serving keeps its share of the cores.
 """
 
 from __future__ import annotations
