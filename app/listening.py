@@ -138,7 +138,10 @@ _TASTE_LOADS = "taste_loads"
 async def listener_taste(state: AppState, user_id: int) -> Taste | None:
     """The user's taste (recsys.taste) from their history; None for a user without one. Never
     fails a queue: a failed load is logged and counts as no taste."""
-    return (await listener_tastes(state, [user_id]))[0]
+    if state.engine is None or user_id <= 0:
+        return None
+    raw = await state.redis.get(quickmix_cache.profile_key(state, user_id))
+    return await _taste_at(state, user_id, _version(raw))
 
 
 async def listener_tastes(state: AppState, user_ids: Sequence[int]) -> list[Taste | None]:
@@ -148,9 +151,13 @@ async def listener_tastes(state: AppState, user_ids: Sequence[int]) -> list[Tast
     if engine is None or not user_ids:
         return [None] * len(user_ids)
     raws = await state.redis.mget([quickmix_cache.profile_key(state, uid) for uid in user_ids])
-    return list(await asyncio.gather(*(
-        _taste_at(state, uid, raw.decode() if isinstance(raw, bytes) else str(raw or 0))
-        for uid, raw in zip(user_ids, raws, strict=True))))
+    return list(await asyncio.gather(*(_taste_at(state, uid, _version(raw))
+                                       for uid, raw in zip(user_ids, raws, strict=True))))
+
+
+def _version(raw: object) -> str:
+    """A profile version as Redis returns it (bytes, or None before the first change)."""
+    return raw.decode() if isinstance(raw, bytes) else str(raw or 0)
 
 
 async def _taste_at(state: AppState, user_id: int, version: str) -> Taste | None:

@@ -501,9 +501,7 @@ class Candidates:
                     out[i] += collab_weight * float(vector @ collab)
         for side, sign in ((liked, 1.0), (disliked, -NEGATIVE_WEIGHT)):
             if side is not None:
-                closeness = (0.5 * (self.text @ side.text)
-                             + 0.5 / (1.0 + np.linalg.norm(self.audio - side.audio, axis=1)))
-                out += sign * closeness.astype(np.float32)
+                out += sign * side.closeness(self).astype(np.float32)
         return out
 
 

@@ -14,6 +14,7 @@ only the data is written; the holes stay holes (``copy_sparse``).
 
 from __future__ import annotations
 
+import errno
 import os
 import shutil
 import sys
@@ -22,18 +23,31 @@ CHUNK = 1 << 20
 
 
 def copy_sparse(source: str, target: str) -> str:
-    """``shutil.copy2``, writing only the source's data regions (SEEK_DATA / SEEK_HOLE); a
-    file system without them gets a plain copy."""
+    """``shutil.copy2``, writing only the source's data regions (SEEK_DATA / SEEK_HOLE); where
+    the system or the file system cannot tell data from holes, a plain copy."""
     if not hasattr(os, "SEEK_DATA"):
         return str(shutil.copy2(source, target))
+    try:
+        _copy_data(source, target)
+    except OSError as exc:
+        if exc.errno not in (errno.EINVAL, errno.EOPNOTSUPP):
+            raise
+        return str(shutil.copy2(source, target))
+    shutil.copystat(source, target)
+    return target
+
+
+def _copy_data(source: str, target: str) -> None:
     with open(source, "rb") as src, open(target, "wb") as dst:
         size = os.fstat(src.fileno()).st_size
         offset = 0
         while offset < size:
             try:
                 start = os.lseek(src.fileno(), offset, os.SEEK_DATA)
-            except OSError:  # no data after offset (ENXIO), or not supported here
-                break
+            except OSError as exc:
+                if exc.errno == errno.ENXIO:  # no data after offset: the rest is a hole
+                    break
+                raise
             end = os.lseek(src.fileno(), start, os.SEEK_HOLE)
             src.seek(start)
             dst.seek(start)
@@ -43,8 +57,6 @@ def copy_sparse(source: str, target: str) -> str:
                 left -= len(chunk)
             offset = end
         dst.truncate(size)
-    shutil.copystat(source, target)
-    return target
 
 
 def main(argv: list[str]) -> int:
