@@ -38,20 +38,28 @@ def _stack_vectors(hits: Sequence[Hit]) -> tuple[np.ndarray, np.ndarray]:
 
 def similarities(texts: np.ndarray, audios: np.ndarray, text: np.ndarray, audio: np.ndarray) -> np.ndarray:
     """Half text cosine, half audio closeness, of every row of (texts, audios) to one track
-    (``text``, ``audio``): (n,). The one similarity of two tracks that diversity and the
-    reasons ("because you liked ...") share.
-
-    One track at a time (matrix-vector), not a full matrix: MMR needs only k rows, and a small
-    matrix-matrix product wakes BLAS's thread pool, which on a busy 2-core machine cost
-    milliseconds where this costs microseconds (measured).
-    """
+    (``text``, ``audio``): (n,). The one similarity of two tracks that diversity, the group's
+    satisfaction and the reasons ("because you liked ...") share; ``similarity_matrix`` is
+    the same for many tracks at once."""
     distances = np.linalg.norm(audios - audio, axis=1)
     return 0.5 * (texts @ text) + 0.5 * np.asarray(audio_similarity(distances), dtype=np.float32)
 
 
-def similarity_to(texts: np.ndarray, audios: np.ndarray, i: int) -> np.ndarray:
-    """``similarities`` of every candidate to candidate i: (n,)."""
-    return similarities(texts, audios, texts[i], audios[i])
+def similarity_matrix(texts: np.ndarray, audios: np.ndarray, other_texts: np.ndarray,
+                      other_audios: np.ndarray) -> np.ndarray:
+    """``similarities`` of every row of (texts, audios) to every row of (other_texts,
+    other_audios): (n, m), one matrix product instead of m calls. The audio distances are
+    exact differences (not the |a|^2 + |b|^2 - 2ab shortcut, which loses near-duplicates to
+    rounding). The server runs BLAS on one thread (cli/boot.py): a small matrix product there
+    costs microseconds, where a woken thread pool would cost milliseconds."""
+    differences = audios[:, None, :] - other_audios[None, :, :]
+    distances = np.sqrt(np.einsum("ijk,ijk->ij", differences, differences))
+    return 0.5 * (texts @ other_texts.T) + 0.5 * np.asarray(audio_similarity(distances), dtype=np.float32)
+
+
+# Pools up to this size get their pairwise similarities in one matrix (at most ~1 MB); larger
+# ones (a catalog with few artists grows its pool to MAX_POOL) one row per pick.
+MMR_MATRIX_MAX = 512
 
 
 def mmr(
@@ -71,21 +79,27 @@ def mmr(
         return []
     rel = np.array([h.score for h in hits], dtype=np.float32) if relevance is None else relevance
     texts, audios = _stack_vectors(hits)
+    pairwise = similarity_matrix(texts, audios, texts, audios) if n <= MMR_MATRIX_MAX else None
+    base = lam * rel
+    scores = base.astype(np.float64)  # what each candidate scores now; -inf once taken
     redundancy = np.zeros(n, dtype=np.float32)
-    available = np.ones(n, dtype=bool)
     per_artist: dict[str, int] = {}
     chosen: list[int] = []
-    while len(chosen) < k and available.any():
-        scores = np.where(available, lam * rel - (1 - lam) * redundancy, -np.inf)
+    while len(chosen) < k:
         i = int(np.argmax(scores))
-        available[i] = False
+        if scores[i] == -np.inf:
+            break  # nothing left
+        scores[i] = -np.inf
         names = artists_of(hits[i])
         if max_per_artist is not None and any(per_artist.get(a, 0) >= max_per_artist for a in names):
             continue
         for a in names:
             per_artist[a] = per_artist.get(a, 0) + 1
         chosen.append(i)
-        redundancy = np.maximum(redundancy, similarity_to(texts, audios, i))
+        row = pairwise[i] if pairwise is not None else similarities(texts, audios, texts[i], audios[i])
+        redundancy = np.maximum(redundancy, row)
+        taken = scores == -np.inf
+        scores = np.where(taken, -np.inf, base - (1 - lam) * redundancy)
     return [hits[i] for i in chosen]
 
 

@@ -37,6 +37,7 @@ from recsys.diversify import (
     mmr,
     sequence_with_spacing,
     similarities,
+    similarity_matrix,
 )
 from recsys.encoder import AsyncEncoder
 from recsys.index.base import BlendWeights, Hit, IndexPoint, TrackFilter, TrackIndex, stack_rows, unit_vector
@@ -515,6 +516,13 @@ class Engine:
     ) -> list[Scored]:
         """The upcoming queue: the mood moved by the session's feedback, one index query,
         without anything already played, skipped or disliked, artists spaced."""
+        return (await self.next_queue_and_targets(profile, size, now_playing_id))[0]
+
+    async def next_queue_and_targets(
+        self, profile: SessionProfile, size: int = 20, now_playing_id: int | None = None
+    ) -> tuple[list[Scored], SessionTargets]:
+        """``next_queue``, and the session's targets it was drawn from (a caller that reads
+        them too need not solve them again)."""
         size = min(max(1, size), MAX_LIMIT)
         if self.fold_in is not None:
             profile.fold_in = self.fold_in  # a model installed since the session began
@@ -542,13 +550,13 @@ class Engine:
             min(max(2 * size, 40), 200), size, 0.85, 2, relevance, taken, collab,
         )
         if not picked.chosen:
-            return []
+            return [], targets
         ordered = sequence_with_spacing(
             picked.chosen, picked.spare, ARTIST_GAP, history=history, count=len(picked.chosen)
         )
         reasons = self._session_reasons(ordered, targets, profile)
         return [_scored(h, _noted(reason, h.id in picked.over_cap))
-                for h, reason in zip(ordered, reasons, strict=True)]
+                for h, reason in zip(ordered, reasons, strict=True)], targets
 
     def _relevance(self, targets: SessionTargets, banned: set[str]) -> Relevance:
         """Pool scores: the blended score, the popularity prior, a penalty for disliked artists,
@@ -608,9 +616,9 @@ class Engine:
             # Every hit against every like (hits x signals, one column per like), then per hit
             # the like with the best scaled similarity above the floor; argmax keeps the
             # earlier like on a tie.
-            scaled = np.stack([min(1.0, s.weight + 0.5)
-                               * similarities(texts, audios, s.event.text, s.event.audio)
-                               for s in positives], axis=1)
+            scale = np.array([min(1.0, s.weight + 0.5) for s in positives], dtype=np.float32)
+            scaled = scale * similarity_matrix(texts, audios, stack_rows([s.event.text for s in positives]),
+                                               stack_rows([s.event.audio for s in positives]))
             best = np.argmax(scaled, axis=1)
             floor = self.tuning.liked_reason_min_similarity
             for i, n, score in zip(known, best.tolist(), scaled[np.arange(len(known)), best].tolist(),

@@ -171,10 +171,13 @@ class GroupPick:
 def least_served(feedback: Sequence[Feedback], present: Iterable[int]) -> int | None:
     """The present member whose latest reactions were the most negative, if any is unhappy
     (ties: the first in ``present``'s order)."""
+    reactions: dict[int, list[str]] = {}
+    for _, action, member in feedback:
+        if action in NEGATIVE or action in POSITIVE:
+            reactions.setdefault(member, []).append(action)
     worst: tuple[int, int] | None = None  # (negatives, member)
     for member in present:
-        reactions = [a for _, a, m in feedback if m == member and a in NEGATIVE + POSITIVE][-FAIR_WINDOW:]
-        negatives = sum(a in NEGATIVE for a in reactions)
+        negatives = sum(a in NEGATIVE for a in reactions.get(member, [])[-FAIR_WINDOW:])
         if negatives >= FAIR_MIN_NEGATIVE and (worst is None or negatives > worst[0]):
             worst = (negatives, member)
     return None if worst is None else worst[1]
@@ -221,6 +224,21 @@ def verdicts(feedback: Sequence[Feedback]) -> dict[int, dict[int, str]]:
         per = found.setdefault(track, {})
         if member not in per or _PRIORITY[action] >= _PRIORITY[per[member]]:
             per[member] = action
+    return found
+
+
+def own_verdicts(feedback: Sequence[Feedback]) -> dict[int, dict[int, str]]:
+    """member → track → their verdict (``verdicts``' rule), each member's tracks in the order
+    of their first reaction: every member's at once, read by ``affinity``, ``dislikes`` and
+    ``keep_rates``."""
+    found: dict[int, dict[int, str]] = {}
+    for track, action, member in feedback:
+        if action not in _PRIORITY:
+            continue
+        per = found.setdefault(member, {})
+        current = per.get(track)
+        if current is None or _PRIORITY[action] >= _PRIORITY[current]:
+            per[track] = action
     return found
 
 
@@ -272,13 +290,14 @@ class Affinity:
         return similarities(candidates.text, candidates.audio, self.text, self.audio)
 
 
-def affinity(member: Member, feedback: Sequence[Feedback], points: Mapping[int, IndexPoint],
+def affinity(member: Member, mine: Mapping[int, str], points: Mapping[int, IndexPoint],
              taste_weight: float) -> Affinity | None:
-    """The member's liked tracks in the group (like 1.0, complete 0.6) and their taste's pull
-    (at the engine's taste weight), averaged; None when neither is known."""
+    """The member's liked tracks in the group (``mine``: their verdicts, ``own_verdicts``; like
+    1.0, complete 0.6) and their taste's pull (at the engine's taste weight), averaged; None
+    when neither is known."""
     items: list[tuple[float, np.ndarray, np.ndarray]] = []
-    for track, action in verdicts([f for f in feedback if f[2] == member.id]).items():
-        weight = ACTION_WEIGHTS.get(action.get(member.id, "play"), 0.0)
+    for track, action in mine.items():
+        weight = ACTION_WEIGHTS.get(action, 0.0)
         point = points.get(track)
         if weight > 0 and point is not None:
             items.append((weight, point.text, point.audio))
@@ -387,15 +406,16 @@ async def group_queue(engine: Engine, group: Group, size: int) -> list[GroupPick
     # One retrieve for every track reacted to: the sessions observe them, affinities read them.
     known = await engine.points({t for t, _, _ in feedback} | {t for t, _ in group.events}
                                 | ({group.now_playing} if group.now_playing is not None else set()))
+    mine = own_verdicts(feedback)
     affinities = {m.id: a for m in group.members
-                  if (a := affinity(m, feedback, known, engine.tuning.taste_weight)) is not None}
+                  if (a := affinity(m, mine.get(m.id, {}), known, engine.tuning.taste_weight)) is not None}
     if not group.fair or len(members) < 2:
         everyone = await _blended(engine, group, feedback, blocked, size, affinities, members)
         return _merged(head, [], everyone, blocked, size)
     unhappy = least_served(feedback, members)
     pools = await _member_pools(engine, group, feedback, blocked, size)
     fair = _fair_picks(unhappy, members, pools.ranked.get(unhappy, []), blocked)
-    everyone = await _agreed(engine, feedback, known, pools, affinities, members, blocked, size,
+    everyone = await _agreed(engine, mine, known, pools, affinities, members, blocked, size,
                              served=unhappy is None, heard=heard_artists(group, known))
     return _merged(head, fair, everyone, blocked, size)
 
@@ -441,9 +461,8 @@ async def _member_pools(engine: Engine, group: Group, feedback: Sequence[Feedbac
         if kept is not None:
             return kept
         profile = await _session(engine, group.mood, group.flt, member.taste, mine, blocked)
-        ranked = await engine.next_queue(profile, POOL_PER_MEMBER, group.now_playing)
-        # After next_queue: it hands the session the engine's installed fold-in.
-        collab = profile.targets().extra.get("collab") if SATISFACTION_COLLAB > 0 else None
+        ranked, targets = await engine.next_queue_and_targets(profile, POOL_PER_MEMBER, group.now_playing)
+        collab = targets.extra.get("collab") if SATISFACTION_COLLAB > 0 else None
         if group.pools is not None:
             group.pools.put(member, key, ranked, collab)
         return ranked, collab
@@ -460,13 +479,13 @@ async def _member_pools(engine: Engine, group: Group, feedback: Sequence[Feedbac
     return _Pools(ranked, {m.id: c for m, (_, c) in zip(group.members, mine, strict=True)})
 
 
-def keep_rates(feedback: Sequence[Feedback], present: Iterable[int]) -> dict[int, float]:
+def keep_rates(mine: Mapping[int, Mapping[int, str]], present: Iterable[int]) -> dict[int, float]:
     """Each present member's keep rate over their latest LEAST_WINDOW reactions (kept: like or
-    complete); members without reactions are left out."""
+    complete; ``mine``: every member's verdicts, ``own_verdicts``); members without reactions
+    are left out."""
     rates: dict[int, float] = {}
     for member in present:
-        kept = [verdict in POSITIVE for verdict in
-                (v[member] for v in verdicts([f for f in feedback if f[2] == member]).values())
+        kept = [verdict in POSITIVE for verdict in mine.get(member, {}).values()
                 if verdict in NEGATIVE + POSITIVE][-LEAST_WINDOW:]
         if kept:
             rates[member] = sum(kept) / len(kept)
@@ -521,12 +540,12 @@ def _standard(values: np.ndarray) -> np.ndarray:
     return (values - float(values.mean())) / spread if spread > 1e-6 else np.zeros_like(values)
 
 
-def dislikes(member: Member, feedback: Sequence[Feedback],
-             points: Mapping[int, IndexPoint]) -> Affinity | None:
-    """The centroid of the tracks the member skipped or disliked in the group."""
+def dislikes(mine: Mapping[int, str], points: Mapping[int, IndexPoint]) -> Affinity | None:
+    """The centroid of the tracks a member skipped or disliked in the group (``mine``: their
+    verdicts, ``own_verdicts``)."""
     items: list[tuple[float, np.ndarray, np.ndarray]] = []
-    for track, per in verdicts([f for f in feedback if f[2] == member.id]).items():
-        weight = -ACTION_WEIGHTS.get(per.get(member.id, "play"), 0.0)
+    for track, action in mine.items():
+        weight = -ACTION_WEIGHTS.get(action, 0.0)
         point = points.get(track)
         if weight > 0 and point is not None:
             items.append((weight, point.text, point.audio))
@@ -541,7 +560,7 @@ def heard_artists(group: Group, known: Mapping[int, IndexPoint]) -> list[frozens
     return [_artists(known[t]) for t in order if t in known]
 
 
-async def _agreed(engine: Engine, feedback: Sequence[Feedback], known: Mapping[int, IndexPoint],
+async def _agreed(engine: Engine, mine: Mapping[int, Mapping[int, str]], known: Mapping[int, IndexPoint],
                   pools: _Pools, affinities: Mapping[int, Affinity],
                   members: Mapping[int, Member], blocked: set[int], size: int,
                   served: bool = True, heard: Sequence[frozenset[str]] = ()) -> list[GroupPick]:
@@ -565,11 +584,11 @@ async def _agreed(engine: Engine, feedback: Sequence[Feedback], known: Mapping[i
     stacked = Candidates.of(candidates)
     predicted = {}
     for m in members:
-        mine = stacked.satisfaction(affinities.get(m), dislikes(members[m], feedback, known),
-                                    pools.collab.get(m), collab_weight)
-        predicted[m] = _standard(prior + mine)
+        own = stacked.satisfaction(affinities.get(m), dislikes(mine.get(m, {}), known),
+                                   pools.collab.get(m), collab_weight)
+        predicted[m] = _standard(prior + own)
     total = np.mean(np.stack(list(predicted.values())), axis=0)
-    rates = keep_rates(feedback, members) if served else {}
+    rates = keep_rates(mine, members) if served else {}
     if rates and len(rates) == len(members) and max(rates.values()) - min(rates.values()) > 0:
         worst = min(rates, key=lambda m: (rates[m], list(members).index(m)))
         total = total + LEAST_BONUS * predicted[worst]
