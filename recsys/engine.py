@@ -21,7 +21,7 @@ the session's item vectors (recsys.session).
 from __future__ import annotations
 
 from collections import OrderedDict
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -42,6 +42,7 @@ from recsys.diversify import (
 from recsys.encoder import AsyncEncoder
 from recsys.index.base import BlendWeights, Hit, IndexPoint, TrackFilter, TrackIndex, stack_rows, unit_vector
 from recsys.moods import AUDIO_ONLY_WEIGHTS, MoodQuery, MoodSpec, resolve
+from recsys.pick import Picked, PickingIndex, PickSpec, Relevance, pick_async, relaxed
 from recsys.reasons import list_explanation, mood_reason, quote_title
 from recsys.session import SessionProfile, SessionTargets, Signal
 from recsys.taste import Taste
@@ -51,10 +52,6 @@ ARTIST_GAP = 4  # no artist twice within this many consecutive tracks
 QUICKMIX_MIN, QUICKMIX_MAX = 10, 100
 MAX_LIMIT = 500  # callers enforce their own (smaller) limits; this only stops absurd requests
 MAX_QUERY_CHARS = 500
-# When a pool cannot fill a list (few artists fit the mood), the next query asks this many
-# times more candidates before the per-artist cap is relaxed.
-POOL_GROWTH = 4
-MAX_POOL = 1000
 RELAXED_NOTE = "few other artists fit, so this one returns sooner"
 # Named vectors beyond text and audio that the index may hold (its points and hits carry them
 # as attributes of the same name when present): they re-rank a pool, never required.
@@ -137,60 +134,6 @@ def _scored(hit: Hit, reason: str) -> Scored:
     return Scored(hit.id, hit.score, reason, dict(hit.payload))
 
 
-def popularity_prior(tracks: Sequence[Hit | IndexPoint], weight: float) -> np.ndarray:
-    """The prior toward better-known tracks: ``weight`` per 100 points of popularity."""
-    popularity = np.array([float(t.payload.get("popularity") or 0.0) for t in tracks], dtype=np.float32)
-    return weight * np.clip(popularity, 0.0, 100.0) / 100.0
-
-
-def _with_popularity(hits: Sequence[Hit], weight: float) -> np.ndarray:
-    """Scores plus the popularity prior (``weight``: Tuning.popularity_weight)."""
-    return np.array([h.score for h in hits], dtype=np.float32) + popularity_prior(hits, weight)
-
-
-Relevance = Callable[[Sequence[Hit]], np.ndarray]
-
-
-@dataclass(slots=True)
-class _Picked:
-    """A list chosen from a pool: the chosen hits, the pool they came from, and the hits that
-    are only there because the per-artist cap was relaxed (their reasons say so)."""
-
-    chosen: list[Hit]
-    pool: list[Hit]
-    over_cap: set[int]
-
-    @property
-    def spare(self) -> list[Hit]:
-        ids = {h.id for h in self.chosen}
-        return [h for h in self.pool if h.id not in ids]
-
-
-def _over_cap(chosen: Sequence[Hit], cap: int) -> set[int]:
-    counts: dict[str, int] = {}
-    over = set()
-    for hit in chosen:
-        names = artists_of(hit)
-        if any(counts.get(a, 0) >= cap for a in names):
-            over.add(hit.id)
-        for a in names:
-            counts[a] = counts.get(a, 0) + 1
-    return over
-
-
-def _relaxed(
-    pool: list[Hit], scores: np.ndarray, chosen: list[Hit], size: int, lam: float, per_artist: int
-) -> _Picked:
-    """The pick from ``pool``: ``chosen`` (MMR under the per-artist cap) when it is full, else
-    MMR again with the cap relaxed step by step (x2, x4, ... then none)."""
-    cap: int | None = per_artist
-    while len(chosen) < min(size, len(pool)) and cap is not None:
-        cap = cap * 2 if cap * 2 < size else None
-        chosen = mmr(pool, size, lam=lam, max_per_artist=cap, relevance=scores)
-    over = _over_cap(chosen, per_artist) if cap != per_artist else set()
-    return _Picked(chosen, pool, over)
-
-
 def _text_centroid(hits: Sequence[Hit]) -> np.ndarray | None:
     """The unit mean of the hits' text vectors (None when none carries one)."""
     texts = [np.asarray(h.text, dtype=np.float32) for h in hits if h.text is not None]
@@ -235,13 +178,15 @@ class Engine:
 
     # -- helpers ----------------------------------------------------------------------------
 
-    def _popular(self, hits: Sequence[Hit]) -> np.ndarray:
-        return _with_popularity(hits, self.tuning.popularity_weight)
+    @property
+    def _popular(self) -> Relevance:
+        return Relevance(self.tuning.popularity_weight)
 
-    def _mood_list_popular(self, hits: Sequence[Hit]) -> np.ndarray:
+    @property
+    def _mood_list_popular(self) -> Relevance:
         # A list from the mood alone has its own prior: the shared one is set for lists a
         # session or taste steers (Tuning.mood_list_popularity_weight says why).
-        return _with_popularity(hits, self.tuning.mood_list_popularity_weight)
+        return Relevance(self.tuning.mood_list_popularity_weight)
 
     async def resolve_mood(self, mood: MoodSpec | None) -> MoodQuery:
         """A MoodQuery for a spec; no mood (or an empty one) gives the neutral 'Anything'."""
@@ -308,21 +253,21 @@ class Engine:
         relevance: Relevance,
         taken: Iterable[DuplicateKey | None] = (),
         collab: CollabTarget | None = None,
-    ) -> _Picked:
+    ) -> Picked:
         """``size`` hits by MMR from a pool without near-duplicates, never fewer than the
-        catalog allows: a pool too small is asked again larger, then the per-artist cap is
-        relaxed step by step (x2, x4, ... then none). Only a catalog that truly runs out of
-        matching tracks gives fewer."""
-        taken = list(taken)
-        pool = distinct(await self._blend(text, audio, weights, flt, pool_size, collab), taken)
-        scores = relevance(pool)
-        chosen = mmr(pool, size, lam=lam, max_per_artist=per_artist, relevance=scores)
-        if len(chosen) < size and pool_size < MAX_POOL:
-            larger = min(pool_size * POOL_GROWTH, MAX_POOL)
-            pool = distinct(await self._blend(text, audio, weights, flt, larger, collab), taken)
-            scores = relevance(pool)
-            chosen = mmr(pool, size, lam=lam, max_per_artist=per_artist, relevance=scores)
-        return _relaxed(pool, scores, chosen, size, lam, per_artist)
+        catalog allows (recsys.pick). An index that picks next to its vectors (the Edge host)
+        does it there; the hits it returns are cached like a search's."""
+        spec = PickSpec(pool_size, size, lam, per_artist, relevance, tuple(taken))
+        if isinstance(self.index, PickingIndex):
+            text = text if weights.text > 0 else None
+            if collab is None or weights.collab <= 0:
+                picked = await self.index.search_pick(text, audio, weights, flt, spec)
+            else:
+                picked = await self.index.search_pick(text, audio, weights, flt, spec,
+                                                      collab_vec=collab.vector, collab_version=collab.version)
+            self._cache.put_hits(picked.pool)
+            return picked
+        return await pick_async(lambda n: self._blend(text, audio, weights, flt, n, collab), spec)
 
     # -- one-shot lists ---------------------------------------------------------------------
 
@@ -361,7 +306,7 @@ class Engine:
         ]
         return tracks, list_explanation(query, flt, len(tracks))
 
-    def _mood_list_feedback(self, first: _Picked, limit: int) -> _Picked:
+    def _mood_list_feedback(self, first: Picked, limit: int) -> Picked:
         """The mood list re-ranked by its own best tracks (pseudo-relevance feedback): the same
         pool, each hit's score raised by its text closeness to the centroid of the first list's
         top Tuning.mood_list_feedback_tracks. A mood's words reach its tracks only roughly (the
@@ -372,9 +317,9 @@ class Engine:
         if weight <= 0 or centroid is None:
             return first
         lam, pool = self.tuning.recommend_lambda, first.pool
-        scores = self._mood_list_popular(pool) + weight * _closeness(pool, centroid)
+        scores = self._mood_list_popular.scores(pool) + weight * _closeness(pool, centroid)
         chosen = mmr(pool, limit, lam=lam, max_per_artist=2, relevance=scores)
-        return _relaxed(pool, scores, chosen, limit, lam, 2)
+        return relaxed(pool, scores, chosen, limit, lam, 2)
 
     async def similar(self, track_id: int, limit: int = 20, flt: TrackFilter | None = None) -> list[Scored]:
         """Tracks close to one track in both sound and description. UnknownTrack if absent."""
@@ -562,24 +507,9 @@ class Engine:
         """Pool scores: the blended score, the popularity prior, a penalty for disliked artists,
         and closeness on every extra named vector the session has a target for and the hit
         carries (a hit without it gets nothing there)."""
-
-        def relevance(pool: Sequence[Hit]) -> np.ndarray:
-            scores = self._popular(pool)
-            if banned:
-                scores = scores - self.tuning.disliked_artist_penalty * np.array(
-                    [bool(artists_of(h) & banned) for h in pool], dtype=np.float32
-                )
-            for name, target in targets.extra.items():
-                closeness = np.zeros(len(pool), dtype=np.float32)
-                carrying = [i for i, h in enumerate(pool) if getattr(h, name, None) is not None]
-                if carrying:
-                    vectors = stack_rows([getattr(pool[i], name) for i in carrying])
-                    norms = np.maximum(np.linalg.norm(vectors, axis=1), 1e-12)
-                    closeness[carrying] = (vectors @ np.asarray(target, dtype=np.float32)) / norms
-                scores = scores + self.tuning.extra_vector_weight * closeness
-            return scores
-
-        return relevance
+        tuning = self.tuning
+        return Relevance(tuning.popularity_weight, frozenset(banned), tuning.disliked_artist_penalty,
+                         tuple(targets.extra.items()), tuning.extra_vector_weight)
 
     def _taste_reasons(self, hits: Sequence[Hit], profile: SessionProfile | None) -> list[str | None]:
         """Per hit: "because you often play <artist>" or "close to what you usually like", or

@@ -41,9 +41,10 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from recsys.diversify import similarities
-from recsys.engine import ARTIST_GAP, Engine, Scored, popularity_prior
+from recsys.engine import ARTIST_GAP, Engine, Scored
 from recsys.index.base import IndexPoint, TrackFilter, stack_rows, unit_vector
 from recsys.moods import MoodSpec
+from recsys.pick import popularity_prior
 from recsys.session import ACTION_WEIGHTS, SessionProfile
 from recsys.taste import Taste
 

@@ -46,11 +46,13 @@ from recsys.index.base import (
 from recsys.index.edge_lifecycle import ShardLifecycle
 from recsys.index.edge_remote import EdgeHost
 from recsys.index.edge_shard import (
+    blend_query_to_wire,
     filter_to_wire,
     point_from_wire,
     point_to_wire,
     vector_to_wire,
 )
+from recsys.pick import Picked, PickSpec
 
 MEMO_SIZE = 50_000  # points (~3 KB each): the whole of a typical catalog's working set
 MemoRow = tuple[Any, np.ndarray, np.ndarray, "np.ndarray | None"]  # payload, text, audio, collab
@@ -161,6 +163,29 @@ class EdgeIndex:
             return []
         return query.rank(ids, [rows[i][0] for i in ids], stack_rows([rows[i][1] for i in ids]),
                           stack_rows([rows[i][2] for i in ids]), [rows[i][3] for i in ids])
+
+    async def search_pick(
+        self,
+        text_vec: np.ndarray | None,
+        audio_vec: np.ndarray | None,
+        weights: BlendWeights,
+        flt: TrackFilter | None,
+        spec: PickSpec,
+        collab_vec: np.ndarray | None = None,
+        collab_version: str | None = None,
+    ) -> Picked:
+        """recsys.pick.PickingIndex: the host ranks and picks next to its vectors (its own
+        core); the hits are built here from the memo, for the pool only."""
+        async with self._shards.reading() as host:
+            query = BlendQuery.shape(text_vec, audio_vec, weights, spec.pool_size, collab_vec, collab_version,
+                                     self._shards.collab, same_model_only=True)
+            pool, scores, chosen, over_cap = await host.call(
+                "pick", blend_query_to_wire(query), filter_to_wire(flt), spec.to_wire())
+            rows = await self._rows(host, pool)
+        hits = {i: Hit(i, score, from_storage_payload(rows[i][0]), rows[i][1], rows[i][2], rows[i][3])
+                for i, score in zip(pool, scores, strict=True) if i in rows}
+        return Picked([hits[i] for i in chosen if i in hits], [hits[i] for i in pool if i in hits],
+                      set(over_cap))
 
     async def recommend(
         self,

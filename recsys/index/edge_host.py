@@ -21,14 +21,28 @@ from __future__ import annotations
 import os
 import struct
 import sys
-from collections.abc import Callable
+from collections import OrderedDict
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import replace
 from pathlib import Path
 from typing import Any, BinaryIO
 
 import msgpack
+import numpy as np
 
-from recsys.index.base import AUDIO, TEXT, IndexPoint, as_array, collab_of, point_id
+from recsys.index.base import (
+    AUDIO,
+    TEXT,
+    BlendQuery,
+    Hit,
+    IndexPoint,
+    as_array,
+    collab_of,
+    point_id,
+    stack_rows,
+)
 from recsys.index.edge_shard import (
+    blend_query_from_wire,
     create_shard,
     edge_filter,
     filter_from_wire,
@@ -39,16 +53,23 @@ from recsys.index.edge_shard import (
     vector_from_wire,
     wire_default,
 )
+from recsys.pick import PickSpec, pick
 
 HEADER = struct.Struct(">I")
+MIRROR_SIZE = 50_000  # points (~3 KB each), as the server's memo (recsys/index/edge.py)
+Row = tuple[Any, np.ndarray, np.ndarray, "np.ndarray | None"]  # stored payload, text, audio, collab
 
 
 class Host:
-    """The open shard and the requests on it."""
+    """The open shard and the requests on it, and a mirror of the stored rows that queries
+    read (``pick`` ranks ~180 candidates on their vectors; reading them from the shard each
+    time costs more than the query). The mirror stays exact: every write to this shard is a
+    request to this host, and updates it."""
 
     def __init__(self) -> None:
         self.shard: Any = None
         self.collab_dim: int | None = None
+        self.mirror: OrderedDict[int, Row] = OrderedDict()
 
     def handle(self, op: str, args: list[Any]) -> Any:
         handler: Callable[..., Any] | None = getattr(self, f"op_{op}", None)
@@ -76,10 +97,65 @@ class Host:
     def op_ids(self, sides: list[list[Any]], per_side: int, limit: int, flt: Any) -> list[int]:
         """A blended query's candidates: each side (name, vector) a nearest-neighbour list of
         ``per_side``, fused by RRF into ``limit`` (one side: that side alone)."""
+        return self._candidates([(name, vector_from_wire(v).tolist()) for name, v in sides], per_side, limit,
+                                edge_filter(filter_from_wire(flt)))
+
+    def op_pick(self, query: list[Any], flt: Any, spec: list[Any]) -> list[Any]:
+        """recsys.pick.pick over this shard's blended search (``BlendQuery`` ranking, as
+        recsys/index/edge.py ranks a ``search_blend``): the pool's ids and scores in rank order,
+        the chosen ids in order, and the ids only there because the artist cap was relaxed."""
+        shaped = blend_query_from_wire(query)
+        conditions = edge_filter(filter_from_wire(flt))
+
+        def search(limit: int) -> list[Hit]:
+            return self._ranked(replace(shaped, limit=limit), conditions)
+
+        picked = pick(search, PickSpec.from_wire(spec))
+        return [[h.id for h in picked.pool], [h.score for h in picked.pool], [h.id for h in picked.chosen],
+                sorted(picked.over_cap)]
+
+    def _ranked(self, query: BlendQuery, conditions: Any) -> list[Hit]:
+        sides = query.sides()
+        ids = self._candidates(sides, query.per_side, query.candidates(len(sides)), conditions)
+        rows = self._rows(ids)
+        ids = [i for i in ids if i in rows]
+        if not ids:
+            return []
+        return query.rank(ids, [rows[i][0] for i in ids], stack_rows([rows[i][1] for i in ids]),
+                          stack_rows([rows[i][2] for i in ids]), [rows[i][3] for i in ids])
+
+    def _rows(self, ids: Iterable[int]) -> dict[int, Row]:
+        """Each stored id's row, from the mirror, else read from the shard into it."""
+        found: dict[int, Row] = {}
+        missing = []
+        for point in ids:
+            row = self.mirror.get(point)
+            if row is None:
+                missing.append(point)
+            else:
+                self.mirror.move_to_end(point)
+                found[point] = row
+        if missing:
+            for r in self.shard.retrieve(missing, with_payload=True, with_vector=True):
+                point = point_id(r.id)
+                found[point] = self._remember(point, r.payload, as_array(r.vector[TEXT]),
+                                              as_array(r.vector[AUDIO]), collab_of(r.vector))
+        return found
+
+    def _remember(self, point: int, payload: Any, text: np.ndarray, audio: np.ndarray,
+                  collab: np.ndarray | None) -> Row:
+        row = (payload, text, audio, collab)
+        self.mirror[point] = row
+        self.mirror.move_to_end(point)
+        while len(self.mirror) > MIRROR_SIZE:
+            self.mirror.popitem(last=False)
+        return row
+
+    def _candidates(self, sides: Sequence[tuple[str, list[float]]], per_side: int, limit: int,
+                    conditions: Any) -> list[int]:
         from qdrant_edge import Fusion, Prefetch, Query, QueryRequest
 
-        queries = [Query.Nearest(vector_from_wire(v).tolist(), using=name) for name, v in sides]
-        conditions = edge_filter(filter_from_wire(flt))
+        queries = [Query.Nearest(vector, using=name) for name, vector in sides]
         if len(queries) >= 2:
             request = QueryRequest(
                 limit=limit,
@@ -122,11 +198,15 @@ class Host:
     def op_upsert(self, points: list[list[Any]]) -> list[list[Any]]:
         """Write the points; returns them as stored (payload flags as 0/1, a held collab kept)."""
         written = upsert_op([point_from_wire(p) for p in points])(self.shard, self.collab_dim)
+        for p in written:
+            self._remember(int(p.id), p.payload, p.text, p.audio, p.collab)
         return [point_to_wire(p) for p in written]
 
     def op_delete(self, ids: list[int]) -> None:
         from qdrant_edge import UpdateOperation
 
+        for point in ids:  # first: a failed delete may have removed some
+            self.mirror.pop(int(point), None)
         self.shard.update(UpdateOperation.delete_points(list(ids)))
 
     def op_flush(self) -> None:

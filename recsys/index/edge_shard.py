@@ -24,6 +24,8 @@ from recsys.index.base import (
     PAYLOAD_INDEXES,
     TEXT,
     TEXT_DIM,
+    BlendQuery,
+    BlendWeights,
     CollabVectors,
     IndexPoint,
     TrackFilter,
@@ -180,6 +182,24 @@ def point_from_wire(wire: Sequence[Any]) -> IndexPoint:
     point, text, audio, payload, collab = wire
     return IndexPoint(int(point), vector_from_wire(text), vector_from_wire(audio), payload,
                       None if collab is None else vector_from_wire(collab))
+
+
+def blend_query_to_wire(query: BlendQuery) -> list[Any]:
+    def vector(v: np.ndarray | None) -> WireVector | None:
+        return None if v is None else vector_to_wire(v)
+
+    w = query.weights
+    return [vector(query.text), vector(query.audio), vector(query.collab), query.collab_version,
+            [w.text, w.audio, w.collab], query.limit]
+
+
+def blend_query_from_wire(wire: Sequence[Any]) -> BlendQuery:
+    def vector(data: WireVector | None) -> np.ndarray | None:
+        return None if data is None else vector_from_wire(data)
+
+    text, audio, collab, version, weights, limit = wire
+    return BlendQuery(vector(text), vector(audio), vector(collab), version, BlendWeights(*weights),
+                      int(limit))
 
 
 def filter_to_wire(flt: TrackFilter | None) -> dict[str, Any] | None:
