@@ -497,11 +497,13 @@ def keep_rates(mine: Mapping[int, Mapping[int, str]], present: Iterable[int]) ->
 class Candidates:
     """The candidates' vectors, stacked once for every member's ``satisfaction``: text rows
     scaled to length 1, audio rows, and each collab vector scaled to length 1 (None for a
-    track without one)."""
+    track without one), those present also stacked (``collab_rows``, rows ``collab_at``)."""
 
     text: np.ndarray
     audio: np.ndarray
     collab: list[np.ndarray | None]
+    collab_at: list[int] = field(default_factory=list)
+    collab_rows: np.ndarray | None = None
 
     @classmethod
     def of(cls, points: Sequence[IndexPoint]) -> Candidates:
@@ -509,19 +511,30 @@ class Candidates:
         text /= np.maximum(np.linalg.norm(text, axis=1, keepdims=True), 1e-12)
         collab = [None if p.collab is None else unit_vector(np.asarray(p.collab, dtype=np.float32))
                   for p in points]
-        return cls(text, stack_rows([p.audio for p in points]), collab)
+        present = [(i, vector) for i, vector in enumerate(collab) if vector is not None]
+        at = [i for i, _ in present]
+        # One model's vectors share a length; a mix (mid-swap) is scored one by one.
+        same = len({vector.shape for _, vector in present}) == 1
+        rows = stack_rows([vector for _, vector in present]) if same else None
+        return cls(text, stack_rows([p.audio for p in points]), collab, at, rows)
 
     def satisfaction(self, liked: Affinity | None, disliked: Affinity | None,
-                     collab: np.ndarray | None = None, collab_weight: float = 0.0) -> np.ndarray:
-        """See ``satisfaction``."""
+                     collab: np.ndarray | None = None, collab_weight: float = 0.0,
+                     liked_closeness: np.ndarray | None = None) -> np.ndarray:
+        """See ``satisfaction``; ``liked_closeness``: ``liked.closeness(self)`` when the caller
+        has it already."""
         out = np.zeros(len(self.collab), dtype=np.float32)
         if collab is not None and collab_weight > 0:
-            for i, vector in enumerate(self.collab):
-                if vector is not None:
-                    out[i] += collab_weight * float(vector @ collab)
-        for side, sign in ((liked, 1.0), (disliked, -NEGATIVE_WEIGHT)):
-            if side is not None:
-                out += sign * side.closeness(self).astype(np.float32)
+            if self.collab_rows is not None:
+                out[self.collab_at] += collab_weight * (self.collab_rows @ collab)
+            else:
+                for i, vector in enumerate(self.collab):
+                    if vector is not None:
+                        out[i] += collab_weight * float(vector @ collab)
+        if liked is not None:
+            out += (liked.closeness(self) if liked_closeness is None else liked_closeness).astype(np.float32)
+        if disliked is not None:
+            out += -NEGATIVE_WEIGHT * disliked.closeness(self).astype(np.float32)
         return out
 
 
@@ -583,10 +596,13 @@ async def _agreed(engine: Engine, mine: Mapping[int, Mapping[int, str]], known: 
     prior = popularity_prior(candidates, SATISFACTION_POPULARITY * engine.tuning.popularity_weight)
     collab_weight = SATISFACTION_COLLAB * engine.tuning.extra_vector_weight
     stacked = Candidates.of(candidates)
+    # Each member's closeness to every candidate, once: their satisfaction adds it, and whom
+    # each pick is for (``attribute``) compares it.
+    close = {m: a.closeness(stacked) for m, a in affinities.items()}
     predicted = {}
     for m in members:
         own = stacked.satisfaction(affinities.get(m), dislikes(mine.get(m, {}), known),
-                                   pools.collab.get(m), collab_weight)
+                                   pools.collab.get(m), collab_weight, close.get(m))
         predicted[m] = _standard(prior + own)
     total = np.mean(np.stack(list(predicted.values())), axis=0)
     rates = keep_rates(mine, members) if served else {}
@@ -597,8 +613,7 @@ async def _agreed(engine: Engine, mine: Mapping[int, Mapping[int, str]], known: 
         times = Counter(a for artists in heard for a in artists)
         total = total - ARTIST_REPEAT * np.array(
             [max((times[a] for a in _artists(c)), default=0) for c in candidates], dtype=np.float64)
-    # Whom each pick is for (``attribute``): every member's closeness to every candidate, at once.
-    closeness = {m: a.closeness(stacked) for m, a in affinities.items()} if len(affinities) > 1 else {}
+    closeness = close if len(affinities) > 1 else {}
     position = {t: i for i, t in enumerate(ids)}
     order = [ids[i] for i in np.argsort(-total, kind="stable")]
     scores = dict(zip(ids, total.tolist(), strict=True))

@@ -39,3 +39,12 @@ def test_a_queue_frame_is_compressed_and_inflates_to_itself_every_time() -> None
         rsv, data = extension.frame_outbound(proto, Opcode.BINARY, RsvBits(False, False, False), frame, True)
         assert rsv[0] is True and len(data) < len(frame) / 2
         assert _inflate(data) == frame
+
+
+def test_a_message_split_over_frames_is_compressed_as_one_stream() -> None:
+    extension, proto = _server_side()
+    frame = b"queue frame " * 100
+    plain = RsvBits(False, False, False)
+    rsv, head = extension.frame_outbound(proto, Opcode.BINARY, plain, frame[:600], False)
+    _, tail = extension.frame_outbound(proto, Opcode.CONTINUATION, plain, frame[600:], True)
+    assert rsv[0] is True and _inflate(head + tail) == frame
