@@ -118,11 +118,20 @@ class _PointCache:
     def put_hits(self, hits: Iterable[Hit]) -> None:
         for h in hits:
             if h.text is not None and h.audio is not None:
-                # Copies: a hit's vectors are rows of its whole result matrix, and one cached
-                # row would keep the entire matrix alive. The collab vector too: feedback on a
-                # track served from this cache must steer the collab target as well.
-                collab = None if h.collab is None else np.array(h.collab, dtype=np.float32)
-                self.put(IndexPoint(h.id, h.text.copy(), h.audio.copy(), h.payload, collab))
+                # The collab vector too: feedback on a track served from this cache must steer
+                # the collab target as well.
+                collab = None if h.collab is None else _detached(np.asarray(h.collab, dtype=np.float32))
+                self.put(IndexPoint(h.id, _detached(h.text), _detached(h.audio), h.payload, collab))
+
+
+def _detached(vector: np.ndarray) -> np.ndarray:
+    """``vector`` itself when it holds only its own data (an index's memo row), else a copy: a
+    hit's vector may be a row of its whole result matrix, and one cached row would keep the
+    entire matrix alive."""
+    base = vector.base
+    if base is None or (isinstance(base, bytes) and len(base) == vector.nbytes):
+        return vector
+    return vector.copy()
 
 
 def _noted(reason: str, over_cap: bool) -> str:
