@@ -317,12 +317,12 @@ class GroupLiveService:
             return
         if created and event is not None:
             stream = group_stream(group.id)
-            playback = await self.gstate.playback(group.id)
+            playback = await self.gstate.note_and_playback(group.id, conn.user_id, frame.track_id,
+                                                           frame.action)
             playing = playback is not None and playback.track_id == frame.track_id
             advance = False
             if frame.action in SKIPPING and playing:
                 advance = steer or await self._vote_passes(conn, group, playback)
-            await self.gstate.note(group.id, conn.user_id, frame.track_id, frame.action)
             if await self._queues.apply(stream, frame.track_id, frame.action, advance) is None:
                 await self._queues.rebuild(stream)
                 await self._queues.apply(stream, frame.track_id, frame.action, advance)

@@ -18,6 +18,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from redis.asyncio import Redis
+from redis.asyncio.client import Pipeline
 
 from realtime.presence import CONN_TTL_S
 from realtime.session_keys import STATE_TTL_S, SessionKeys, group_stream
@@ -206,12 +207,26 @@ class GroupState:
         return {int(u) for u, t in votes.items() if int(t) == track_id}
 
     async def note(self, group_id: int, user_id: int, track_id: int, action: str) -> None:
-        key = self._key(group_id, "who")
+        """Credit the member with the event (``who``: whose feedback steers whom)."""
         async with self._redis.pipeline(transaction=True) as pipe:
-            pipe.rpush(key, f"{track_id}:{action}:{user_id}")
-            pipe.ltrim(key, -WHO_KEPT, -1)
-            pipe.expire(key, STATE_TTL_S)
+            self._noting(pipe, group_id, user_id, track_id, action)
             await pipe.execute()
+
+    async def note_and_playback(self, group_id: int, user_id: int, track_id: int,
+                                action: str) -> Playback | None:
+        """``note``, and the playback as it is, in one round trip (a member's feedback needs
+        both)."""
+        async with self._redis.pipeline(transaction=True) as pipe:
+            pipe.hmget(self._key(group_id, "pb"), *_PB_FIELDS)
+            self._noting(pipe, group_id, user_id, track_id, action)
+            pb, *_ = await pipe.execute()
+        return _playback(pb)
+
+    def _noting(self, pipe: Pipeline, group_id: int, user_id: int, track_id: int, action: str) -> None:
+        key = self._key(group_id, "who")
+        pipe.rpush(key, f"{track_id}:{action}:{user_id}")
+        pipe.ltrim(key, -WHO_KEPT, -1)
+        pipe.expire(key, STATE_TTL_S)
 
     async def queue_inputs(
         self, group_id: int
