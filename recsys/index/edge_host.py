@@ -21,14 +21,12 @@ from __future__ import annotations
 import os
 import struct
 import sys
-from collections import OrderedDict
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import replace
 from pathlib import Path
 from typing import Any, BinaryIO
 
 import msgpack
-import numpy as np
 
 from recsys.index.base import (
     AUDIO,
@@ -39,8 +37,8 @@ from recsys.index.base import (
     as_array,
     collab_of,
     point_id,
-    stack_rows,
 )
+from recsys.index.edge_mirror import Mirror
 from recsys.index.edge_shard import (
     blend_query_from_wire,
     create_shard,
@@ -56,20 +54,18 @@ from recsys.index.edge_shard import (
 from recsys.pick import PickSpec, pick
 
 HEADER = struct.Struct(">I")
-MIRROR_SIZE = 50_000  # points (~3 KB each), as the server's memo (recsys/index/edge.py)
-Row = tuple[Any, np.ndarray, np.ndarray, "np.ndarray | None"]  # stored payload, text, audio, collab
+MIRROR_SIZE = 50_000  # points (~2 KB each), as the server's memo (recsys/index/edge.py)
 
 
 class Host:
-    """The open shard and the requests on it, and a mirror of the stored rows that queries
-    read (``pick`` ranks ~180 candidates on their vectors; reading them from the shard each
-    time costs more than the query). The mirror stays exact: every write to this shard is a
-    request to this host, and updates it."""
+    """The open shard and the requests on it, and a mirror of its stored rows that ``pick``
+    ranks candidates on (recsys/index/edge_mirror.py; exact: every write to this shard is a
+    request to this host, and updates it)."""
 
     def __init__(self) -> None:
         self.shard: Any = None
         self.collab_dim: int | None = None
-        self.mirror: OrderedDict[int, Row] = OrderedDict()
+        self.mirror = Mirror(MIRROR_SIZE)
 
     def handle(self, op: str, args: list[Any]) -> Any:
         handler: Callable[..., Any] | None = getattr(self, f"op_{op}", None)
@@ -117,39 +113,14 @@ class Host:
     def _ranked(self, query: BlendQuery, conditions: Any) -> list[Hit]:
         sides = query.sides()
         ids = self._candidates(sides, query.per_side, query.candidates(len(sides)), conditions)
-        rows = self._rows(ids)
-        ids = [i for i in ids if i in rows]
-        if not ids:
-            return []
-        return query.rank(ids, [rows[i][0] for i in ids], stack_rows([rows[i][1] for i in ids]),
-                          stack_rows([rows[i][2] for i in ids]), [rows[i][3] for i in ids])
-
-    def _rows(self, ids: Iterable[int]) -> dict[int, Row]:
-        """Each stored id's row, from the mirror, else read from the shard into it."""
-        found: dict[int, Row] = {}
-        missing = []
-        for point in ids:
-            row = self.mirror.get(point)
-            if row is None:
-                missing.append(point)
-            else:
-                self.mirror.move_to_end(point)
-                found[point] = row
+        missing = [point for point in ids if point not in self.mirror]
         if missing:
             for r in self.shard.retrieve(missing, with_payload=True, with_vector=True):
-                point = point_id(r.id)
-                found[point] = self._remember(point, r.payload, as_array(r.vector[TEXT]),
-                                              as_array(r.vector[AUDIO]), collab_of(r.vector))
-        return found
-
-    def _remember(self, point: int, payload: Any, text: np.ndarray, audio: np.ndarray,
-                  collab: np.ndarray | None) -> Row:
-        row = (payload, text, audio, collab)
-        self.mirror[point] = row
-        self.mirror.move_to_end(point)
-        while len(self.mirror) > MIRROR_SIZE:
-            self.mirror.popitem(last=False)
-        return row
+                vectors = r.vector
+                self.mirror.put(point_id(r.id), r.payload, as_array(vectors[TEXT]), as_array(vectors[AUDIO]),
+                                collab_of(vectors))
+        held, payloads, texts, audios, collabs = self.mirror.gather(ids)
+        return query.rank(held, payloads, texts, audios, collabs) if held else []
 
     def _candidates(self, sides: Sequence[tuple[str, list[float]]], per_side: int, limit: int,
                     conditions: Any) -> list[int]:
@@ -199,14 +170,14 @@ class Host:
         """Write the points; returns them as stored (payload flags as 0/1, a held collab kept)."""
         written = upsert_op([point_from_wire(p) for p in points])(self.shard, self.collab_dim)
         for p in written:
-            self._remember(int(p.id), p.payload, p.text, p.audio, p.collab)
+            self.mirror.put(int(p.id), p.payload, p.text, p.audio, p.collab)
         return [point_to_wire(p) for p in written]
 
     def op_delete(self, ids: list[int]) -> None:
         from qdrant_edge import UpdateOperation
 
         for point in ids:  # first: a failed delete may have removed some
-            self.mirror.pop(int(point), None)
+            self.mirror.drop(int(point))
         self.shard.update(UpdateOperation.delete_points(list(ids)))
 
     def op_flush(self) -> None:
