@@ -1,9 +1,11 @@
 """The engine: recommendations, similar tracks, text search, Quick Mix and session queues.
 
 Orchestration only: queries go to the TrackIndex, text to the AsyncEncoder, ranking
-arithmetic to recsys.session / recsys.diversify, words to recsys.reasons. Each public call
-makes one index query for its candidates (plus a cached retrieve when it needs the vectors
-of given tracks), and never calls the encoder for feedback events.
+arithmetic to recsys.session / recsys.diversify, choosing a list from a pool to recsys.pick
+(done by the index itself where it can: the Edge host picks next to its vectors), words to
+recsys.reasons. Each public call makes one index query for its candidates (plus a cached
+retrieve when it needs the vectors of given tracks), and never calls the encoder for feedback
+events.
 
 Retrieval runs over all three vectors once a session (or a listener's taste) has a collab
 target: ``search_blend`` gets the target with the model version it was built from and

@@ -215,21 +215,26 @@ def combined_taste(tastes: Sequence[Taste | None], members: int | None = None) -
     )
 
 
+def _outranks(action: str, verdict: str | None) -> bool:
+    """Whether a member's ``action`` becomes their verdict on a track over ``verdict``: an
+    explicit one over an outcome over a start; the later of equals."""
+    return verdict is None or _PRIORITY[action] >= _PRIORITY[verdict]
+
+
 def verdicts(feedback: Sequence[Feedback]) -> dict[int, dict[int, str]]:
-    """track → member → that member's verdict (an explicit one over an outcome over a start;
-    the later of equals)."""
+    """track → member → that member's verdict (``_outranks``)."""
     found: dict[int, dict[int, str]] = {}
     for track, action, member in feedback:
         if action not in _PRIORITY:
             continue
         per = found.setdefault(track, {})
-        if member not in per or _PRIORITY[action] >= _PRIORITY[per[member]]:
+        if _outranks(action, per.get(member)):
             per[member] = action
     return found
 
 
 def own_verdicts(feedback: Sequence[Feedback]) -> dict[int, dict[int, str]]:
-    """member → track → their verdict (``verdicts``' rule), each member's tracks in the order
+    """member → track → their verdict (``_outranks``), each member's tracks in the order
     of their first reaction: every member's at once, read by ``affinity``, ``dislikes`` and
     ``keep_rates``."""
     found: dict[int, dict[int, str]] = {}
@@ -237,8 +242,7 @@ def own_verdicts(feedback: Sequence[Feedback]) -> dict[int, dict[int, str]]:
         if action not in _PRIORITY:
             continue
         per = found.setdefault(member, {})
-        current = per.get(track)
-        if current is None or _PRIORITY[action] >= _PRIORITY[current]:
+        if _outranks(action, per.get(track)):
             per[track] = action
     return found
 
