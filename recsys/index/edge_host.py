@@ -38,7 +38,7 @@ from recsys.index.base import (
     collab_of,
     point_id,
 )
-from recsys.index.edge_mirror import Mirror
+from recsys.index.edge_mirror import Gathered, Mirror
 from recsys.index.edge_shard import (
     blend_query_from_wire,
     create_shard,
@@ -113,14 +113,19 @@ class Host:
     def _ranked(self, query: BlendQuery, conditions: Any) -> list[Hit]:
         sides = query.sides()
         ids = self._candidates(sides, query.per_side, query.candidates(len(sides)), conditions)
+        held, payloads, texts, audios, collabs = self._mirrored(ids)
+        return query.rank(held, payloads, texts, audios, collabs) if held else []
+
+    def _mirrored(self, ids: Sequence[int]) -> Gathered:
+        """``Mirror.gather`` of ``ids``, those not mirrored yet read from the shard first
+        (converting a retrieved point's floats is the slow part: each is read once)."""
         missing = [point for point in ids if point not in self.mirror]
         if missing:
             for r in self.shard.retrieve(missing, with_payload=True, with_vector=True):
                 vectors = r.vector
                 self.mirror.put(point_id(r.id), r.payload, as_array(vectors[TEXT]), as_array(vectors[AUDIO]),
                                 collab_of(vectors))
-        held, payloads, texts, audios, collabs = self.mirror.gather(ids)
-        return query.rank(held, payloads, texts, audios, collabs) if held else []
+        return self.mirror.gather(ids)
 
     def _candidates(self, sides: Sequence[tuple[str, list[float]]], per_side: int, limit: int,
                     conditions: Any) -> list[int]:
@@ -160,11 +165,11 @@ class Host:
         return [[point_id(p.id), float(p.score), p.payload] for p in self.shard.query(request)]
 
     def op_retrieve(self, ids: list[int]) -> list[list[Any]]:
-        """Every stored point of ``ids`` (absent ones left out), payload and vectors."""
-        records = self.shard.retrieve(ids, with_payload=True, with_vector=True) if ids else []
-        return [point_to_wire(IndexPoint(point_id(r.id), as_array(r.vector[TEXT]), as_array(r.vector[AUDIO]),
-                                         r.payload, collab_of(r.vector)))
-                for r in records]
+        """Every stored point of ``ids`` (absent ones left out), payload and vectors, from the
+        mirror (a pool the server asks for was just ranked here)."""
+        held, payloads, texts, audios, collabs = self._mirrored(list(dict.fromkeys(ids)))
+        return [point_to_wire(IndexPoint(point, texts[i], audios[i], payloads[i], collabs[i]))
+                for i, point in enumerate(held)]
 
     def op_upsert(self, points: list[list[Any]]) -> list[list[Any]]:
         """Write the points; returns them as stored (payload flags as 0/1, a held collab kept)."""

@@ -21,6 +21,8 @@ from recsys.features import AUDIO_DIM
 from recsys.index.base import TEXT_DIM
 
 FIRST_CAPACITY = 1024  # slots allocated at first; doubled as needed up to the capacity
+# What ``gather`` returns: the mirrored ids, and their payloads, text rows, audio rows, collabs.
+Gathered = tuple[list[int], list[Any], np.ndarray, np.ndarray, list["np.ndarray | None"]]
 
 
 class Mirror:
@@ -56,8 +58,7 @@ class Mirror:
             self._payload[slot] = self._collab[slot] = None
             self._free.append(slot)
 
-    def gather(self, points: Sequence[int]) -> tuple[list[int], list[Any], np.ndarray, np.ndarray,
-                                                    list[np.ndarray | None]]:
+    def gather(self, points: Sequence[int]) -> Gathered:
         """The mirrored ones of ``points`` (order kept), with their payloads, text rows, audio
         rows and collab vectors."""
         held = [p for p in points if p in self._slot]
