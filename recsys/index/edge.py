@@ -8,8 +8,10 @@ Queries take a shared turn (``ShardLifecycle.reading``), writes an exclusive one
 
 Edge recommends from vectors, not ids: callers retrieve vectors first (``vectors``).
 
-Candidates' vectors and payloads are memoised by id: a blended query asks the host for ids
-only, and converting ~180 candidates' 394 floats took two thirds of a blended query. The memo
+The host ranks a blended query's candidates and picks lists next to its own mirror of the rows
+(``search_blend``, ``search_pick``; recsys/index/edge_host.py); the server receives ids and
+scores. The vectors and payloads of what it returns are memoised here by id: converting a
+point's 394 floats is the slow part of reading it. The memo
 stays exact: every write goes through ``upsert``/``delete`` in an exclusive turn, and the
 lifecycle drops it when the stored data changes wholesale (a recreate, a host's restart). A
 swap to another collab model keeps it: each row is brought up to the new model when next read
@@ -39,7 +41,6 @@ from recsys.index.base import (
     check_vectors,
     from_storage_payload,
     scored_hits,
-    stack_rows,
     to_storage_payload,
     with_model,
 )
@@ -159,15 +160,9 @@ class EdgeIndex:
             # In a shared turn: the installed model cannot change under the query.
             query = BlendQuery.shape(text_vec, audio_vec, weights, limit, collab_vec, collab_version,
                                      self._shards.collab, same_model_only=True)
-            sides = [[name, vector_to_wire(vector)] for name, vector in query.sides()]
-            ids = await host.call("ids", sides, query.per_side, query.candidates(len(sides)),
-                                  filter_to_wire(flt))
-            rows = await self._rows(host, ids)
-        ids = [i for i in ids if i in rows]  # deleted between the two calls: the turn rules it out
-        if not ids:
-            return []
-        return query.rank(ids, [rows[i][0] for i in ids], stack_rows([rows[i][1] for i in ids]),
-                          stack_rows([rows[i][2] for i in ids]), [rows[i][3] for i in ids])
+            ranked, scores = await host.call("rank", blend_query_to_wire(query), filter_to_wire(flt))
+            hits = await self._hits(host, ranked, scores)
+        return [hits[i] for i in ranked if i in hits]
 
     async def search_pick(
         self,
@@ -186,11 +181,16 @@ class EdgeIndex:
                                      self._shards.collab, same_model_only=True)
             pool, scores, chosen, over_cap = await host.call(
                 "pick", blend_query_to_wire(query), filter_to_wire(flt), spec.to_wire())
-            rows = await self._rows(host, pool)
-        hits = {i: Hit(i, score, from_storage_payload(rows[i][0]), rows[i][1], rows[i][2], rows[i][3])
-                for i, score in zip(pool, scores, strict=True) if i in rows}
+            hits = await self._hits(host, pool, scores)
         return Picked([hits[i] for i in chosen if i in hits], [hits[i] for i in pool if i in hits],
                       set(over_cap))
+
+    async def _hits(self, host: EdgeHost, ids: Sequence[int], scores: Sequence[float]) -> dict[int, Hit]:
+        """The host's ranked ids as hits carrying their scores, payloads and vectors from the
+        memo (called in a shared turn, on that turn's host: none can be deleted meanwhile)."""
+        rows = await self._rows(host, ids)
+        return {i: Hit(i, score, from_storage_payload(rows[i][0]), rows[i][1], rows[i][2], rows[i][3])
+                for i, score in zip(ids, scores, strict=True) if i in rows}
 
     async def recommend(
         self,

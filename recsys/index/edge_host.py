@@ -90,16 +90,16 @@ class Host:
 
         return int(self.shard.count(CountRequest(exact=exact)))
 
-    def op_ids(self, sides: list[list[Any]], per_side: int, limit: int, flt: Any) -> list[int]:
-        """A blended query's candidates: each side (name, vector) a nearest-neighbour list of
-        ``per_side``, fused by RRF into ``limit`` (one side: that side alone)."""
-        return self._candidates([(name, vector_from_wire(v).tolist()) for name, v in sides], per_side, limit,
-                                edge_filter(filter_from_wire(flt)))
+    def op_rank(self, query: list[Any], flt: Any) -> list[Any]:
+        """A blended search's best ``limit`` by ``BlendQuery``'s exact ranking: their ids and
+        scores, best first."""
+        hits = self._ranked(blend_query_from_wire(query), edge_filter(filter_from_wire(flt)))
+        return [[h.id for h in hits], [h.score for h in hits]]
 
     def op_pick(self, query: list[Any], flt: Any, spec: list[Any]) -> list[Any]:
-        """recsys.pick.pick over this shard's blended search (``BlendQuery`` ranking, as
-        recsys/index/edge.py ranks a ``search_blend``): the pool's ids and scores in rank order,
-        the chosen ids in order, and the ids only there because the artist cap was relaxed."""
+        """recsys.pick.pick over this shard's blended search (``op_rank``'s ranking): the pool's
+        ids and scores in rank order, the chosen ids in order, and the ids only there because
+        the artist cap was relaxed."""
         shaped = blend_query_from_wire(query)
         conditions = edge_filter(filter_from_wire(flt))
 
