@@ -136,6 +136,14 @@ def _detached(vector: np.ndarray) -> np.ndarray:
     return vector.copy()
 
 
+def _collab_query(weights: BlendWeights, collab: CollabTarget | None) -> dict[str, Any]:
+    """The collab arguments of a blended query: none unless the collab side counts (so an index
+    without a collab side is asked exactly as before)."""
+    if collab is None or weights.collab <= 0:
+        return {}
+    return {"collab_vec": collab.vector, "collab_version": collab.version}
+
+
 def _noted(reason: str, over_cap: bool) -> str:
     return f"{reason}; {RELAXED_NOTE}" if over_cap else reason
 
@@ -230,15 +238,8 @@ class Engine:
         pool: int,
         collab: CollabTarget | None = None,
     ) -> list[Hit]:
-        if collab is None or weights.collab <= 0:
-            hits = await self.index.search_blend(
-                text if weights.text > 0 else None, audio, weights, flt, pool
-            )
-        else:
-            hits = await self.index.search_blend(
-                text if weights.text > 0 else None, audio, weights, flt, pool,
-                collab_vec=collab.vector, collab_version=collab.version,
-            )
+        hits = await self.index.search_blend(text if weights.text > 0 else None, audio, weights, flt, pool,
+                                             **_collab_query(weights, collab))
         self._cache.put_hits(hits)
         return hits
 
@@ -270,12 +271,9 @@ class Engine:
         does it there; the hits it returns are cached like a search's."""
         spec = PickSpec(pool_size, size, lam, per_artist, relevance, tuple(taken))
         if isinstance(self.index, PickingIndex):
-            text = text if weights.text > 0 else None
-            if collab is None or weights.collab <= 0:
-                picked = await self.index.search_pick(text, audio, weights, flt, spec)
-            else:
-                picked = await self.index.search_pick(text, audio, weights, flt, spec,
-                                                      collab_vec=collab.vector, collab_version=collab.version)
+            text = text if weights.text > 0 else None  # as _blend asks
+            picked = await self.index.search_pick(text, audio, weights, flt, spec,
+                                                  **_collab_query(weights, collab))
             self._cache.put_hits(picked.pool)
             return picked
         return await pick_async(lambda n: self._blend(text, audio, weights, flt, n, collab), spec)
