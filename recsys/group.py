@@ -28,7 +28,8 @@ every member's feedback in the group ``(track, action, member)`` and the engine:
   the combined-taste queue alone is theirs.
 
 Nothing here keeps state between calls: the same inputs give the same queue. A caller may
-hand in ``MemberPools`` to reuse member pools whose inputs did not change (same queue).
+hand in ``MemberPools`` to draw the candidate pools once per track and only re-rank them on
+the reactions between (see there).
 """
 
 from __future__ import annotations
@@ -119,32 +120,59 @@ class Group:
 
 
 class MemberPools:
-    """One group's member pools from earlier recomputes, kept by the caller between them.
+    """One group's candidate pools, kept by the caller between recomputes: drawn once per track.
 
-    A member's own pool is a function of the inputs in its key (the mood, the filter, their own
-    feedback in the group, what is blocked, what plays, the engine's fold-in model) and of their
-    taste object; when none of these changed (another member reacted), the pool computed then
-    is the pool that would be computed now, and it is reused. A recompute after one member's
-    reaction thus queries the engine for that member and the combined queue, not for everyone
-    (the group benchmark's server was CPU-bound on those queries). The index itself is not in
-    the key: tracks imported meanwhile reach a kept pool at its member's next change.
+    The first recompute of a track (``on_track``: a new track key, which is what plays, the
+    mood, the filter and the engine's fold-in model) asks the engine for every present member's
+    own pool and the combined-taste pool; the group's reactions until the next track re-rank
+    those candidates (every member's predicted satisfaction is computed afresh from their
+    reactions) without querying the engine again. A member who arrives meanwhile gets their own
+    pool at once, and the combined pool is drawn again for the new company. Tracks blocked
+    meanwhile are left out where the pools are read. So what plays next is always chosen from
+    pools drawn for the track now playing, with every reaction so far, exactly as without this
+    memo (the evaluation recomputes once per track, without it); between tracks a reaction
+    costs a re-rank, not six engine queries (the group benchmark's server and Edge host were
+    CPU-bound on those). The index itself is not in the key: tracks imported meanwhile reach the
+    pools at the next track.
     """
 
     def __init__(self) -> None:
-        self._entries: dict[int, tuple[str, Taste | None, list[Scored], np.ndarray | None]] = {}
+        self._track: str | None = None
+        self._entries: dict[int, tuple[Taste | None, list[Scored], np.ndarray | None]] = {}
+        self._combined: tuple[tuple[tuple[int, Taste | None], ...], list[Scored]] | None = None
         self.hits = 0
         self.misses = 0
 
-    def get(self, member: Member, key: str) -> tuple[list[Scored], np.ndarray | None] | None:
+    def on_track(self, key: str) -> None:
+        """The pools are for the track ``key`` names; those drawn for another are dropped."""
+        if key != self._track:
+            self._track = key
+            self._entries.clear()
+            self._combined = None
+
+    def get(self, member: Member) -> tuple[list[Scored], np.ndarray | None] | None:
         entry = self._entries.get(member.id)
-        if entry is None or entry[0] != key or entry[1] is not member.taste:
+        if entry is None or entry[0] is not member.taste:
             self.misses += 1
             return None
         self.hits += 1
-        return entry[2], entry[3]
+        return entry[1], entry[2]
 
-    def put(self, member: Member, key: str, ranked: list[Scored], collab: np.ndarray | None) -> None:
-        self._entries[member.id] = (key, member.taste, ranked, collab)
+    def put(self, member: Member, ranked: list[Scored], collab: np.ndarray | None) -> None:
+        self._entries[member.id] = (member.taste, ranked, collab)
+
+    def get_combined(self, members: Sequence[Member]) -> list[Scored] | None:
+        entry = self._combined
+        company = [(m.id, m.taste) for m in members]
+        if entry is None or len(entry[0]) != len(company) or any(
+                a != b or t is not u for (a, t), (b, u) in zip(entry[0], company, strict=True)):
+            self.misses += 1
+            return None
+        self.hits += 1
+        return entry[1]
+
+    def put_combined(self, members: Sequence[Member], ranked: list[Scored]) -> None:
+        self._combined = (tuple((m.id, m.taste) for m in members), ranked)
 
     def keep_only(self, member_ids: Iterable[int]) -> None:
         """Forget members no longer present."""
@@ -457,26 +485,34 @@ async def _member_pools(engine: Engine, group: Group, feedback: Sequence[Feedbac
     tracks: its first POOL_PER_MEMBER are candidates like the others, the rest fill a queue the
     candidates leave short."""
 
-    fold = engine.fold_in.version if engine.fold_in is not None else None
+    memo = group.pools
+    if memo is not None:
+        fold = engine.fold_in.version if engine.fold_in is not None else None
+        memo.on_track(repr((group.mood, group.flt, group.now_playing, fold)))
 
     async def own(member: Member) -> tuple[list[Scored], np.ndarray | None]:
-        mine = [(t, a) for t, a, m in feedback if m == member.id]
-        key = repr((group.mood, group.flt, mine, sorted(blocked), group.now_playing, fold))
-        kept = group.pools.get(member, key) if group.pools is not None else None
+        kept = memo.get(member) if memo is not None else None
         if kept is not None:
             return kept
+        mine = [(t, a) for t, a, m in feedback if m == member.id]
         profile = await _session(engine, group.mood, group.flt, member.taste, mine, blocked)
         ranked, targets = await engine.next_queue_and_targets(profile, POOL_PER_MEMBER, group.now_playing)
         collab = targets.extra.get("collab") if SATISFACTION_COLLAB > 0 else None
-        if group.pools is not None:
-            group.pools.put(member, key, ranked, collab)
+        if memo is not None:
+            memo.put(member, ranked, collab)
         return ranked, collab
 
     async def combined() -> list[Scored]:
+        kept = memo.get_combined(group.members) if memo is not None else None
+        if kept is not None:
+            return kept
         taste = combined_taste([m.taste for m in group.members])
         profile = await _session(engine, group.mood, group.flt, taste, group_events(feedback, group.events),
                                  blocked)
-        return await engine.next_queue(profile, max(POOL_PER_MEMBER, size), group.now_playing)
+        ranked = await engine.next_queue(profile, max(POOL_PER_MEMBER, size), group.now_playing)
+        if memo is not None:
+            memo.put_combined(group.members, ranked)
+        return ranked
 
     everyone, *mine = await asyncio.gather(combined(), *(own(m) for m in group.members))
     ranked: dict[int | None, list[Scored]] = {None: everyone}

@@ -213,7 +213,7 @@ def test_the_artists_a_group_heard_are_listed_once_per_track_oldest_first_now_pl
     assert heard_artists(group, known) == [frozenset(x) for x in ("a", "b", "d", "c")]
 
 
-async def test_kept_member_pools_give_the_same_queue_and_are_recomputed_only_for_who_changed(
+async def test_kept_pools_are_drawn_once_per_track_and_only_re_ranked_by_reactions_between(
     engine: Engine, points: list[IndexPoint]
 ) -> None:
     from recsys.group import MemberPools
@@ -222,19 +222,31 @@ async def test_kept_member_pools_give_the_same_queue_and_are_recomputed_only_for
                Member(3, "cy", taste_of(points, FOLK))]
     feedback = [(1, "like", 1), (61, "complete", 2)]
     memo = MemberPools()
-    first = await group_queue(engine, Group(members=members, feedback=feedback, excluded={1, 61},
-                                            pools=memo), 15)
-    assert (memo.hits, memo.misses) == (0, 3)
-    # Cy reacts: only Cy's pool is asked of the engine again, and the queue is the one a
-    # recompute from scratch gives.
+
+    def group(now_playing: int, kept: MemberPools | None = memo, company: list[Member] = members) -> Group:
+        return Group(members=company, feedback=list(feedback), excluded={1, 61}, now_playing=now_playing,
+                     pools=kept)
+
+    # The track's first recompute draws every pool (three members' and the combined one), and
+    # its queue is the one a recompute from scratch gives.
+    first = await group_queue(engine, group(5), 15)
+    assert (memo.hits, memo.misses) == (0, 4)
+    assert [(p.id, p.reason) for p in first] == [(p.id, p.reason) for p in
+                                                 await group_queue(engine, group(5, None), 15)]
+    # Cy reacts while the track plays: no pool is drawn again, the kept candidates are re-ranked
+    # for Cy's like.
     feedback.append((121, "like", 3))
-    kept = await group_queue(engine, Group(members=members, feedback=feedback, excluded={1, 61},
-                                           pools=memo), 15)
-    assert (memo.hits, memo.misses) == (2, 4)
-    fresh = await group_queue(engine, Group(members=members, feedback=feedback, excluded={1, 61}), 15)
-    assert [(p.id, p.reason) for p in kept] == [(p.id, p.reason) for p in fresh]
-    assert [p.id for p in kept] != [p.id for p in first]
-    # A track moving on (what plays, what is blocked) changes every member's inputs.
-    await group_queue(engine, Group(members=members, feedback=feedback, excluded={1, 61}, now_playing=5,
-                                    pools=memo), 15)
-    assert (memo.hits, memo.misses) == (2, 7)
+    reranked = await group_queue(engine, group(5), 15)
+    assert (memo.hits, memo.misses) == (4, 4)
+    assert [p.id for p in reranked] != [p.id for p in first]
+    # Someone arrives: their own pool and the combined one (a new company) are drawn.
+    dee = Member(4, "dee", taste_of(points, range(181, 241)))
+    await group_queue(engine, group(5, company=[*members, dee]), 15)
+    assert (memo.hits, memo.misses) == (7, 6)
+    # The next track draws every pool again, with every reaction so far: the queue is the one a
+    # recompute from scratch gives.
+    memo.keep_only([1, 2, 3])
+    following = await group_queue(engine, group(7), 15)
+    assert (memo.hits, memo.misses) == (7, 10)
+    assert [(p.id, p.reason) for p in following] == [(p.id, p.reason) for p in
+                                                     await group_queue(engine, group(7, None), 15)]
