@@ -140,6 +140,11 @@ class MemberPools:
         self._track: str | None = None
         self._entries: dict[int, tuple[Taste | None, list[Scored], np.ndarray | None]] = {}
         self._combined: tuple[tuple[tuple[int, Taste | None], ...], list[Scored]] | None = None
+        # Within a track a reaction changes one member's verdicts: the others' liking, and their
+        # scores of the same candidates, are kept (each entry holds the objects it was made from).
+        self._likings: dict[int, tuple[tuple[tuple[int, str], ...], Taste | None, Liking]] = {}
+        self._scoring: tuple[tuple[int, ...], Scoring] | None = None
+        self._scored: dict[int, tuple[Liking, Scoring, np.ndarray | None, MemberScores]] = {}
         self.hits = 0
         self.misses = 0
 
@@ -149,6 +154,33 @@ class MemberPools:
             self._track = key
             self._entries.clear()
             self._combined = None
+            self._likings.clear()
+            self._scoring = None
+            self._scored.clear()
+
+    def liking(self, member: Member, verdicts: tuple[tuple[int, str], ...]) -> Liking | None:
+        entry = self._likings.get(member.id)
+        return entry[2] if entry is not None and entry[0] == verdicts and entry[1] is member.taste else None
+
+    def put_liking(self, member: Member, verdicts: tuple[tuple[int, str], ...], like: Liking) -> None:
+        self._likings[member.id] = (verdicts, member.taste, like)
+
+    def scoring(self, ids: tuple[int, ...]) -> Scoring | None:
+        return self._scoring[1] if self._scoring is not None and self._scoring[0] == ids else None
+
+    def put_scoring(self, ids: tuple[int, ...], scoring: Scoring) -> None:
+        self._scoring = (ids, scoring)
+
+    def scored(self, member: int, like: Liking, scoring: Scoring,
+               collab: np.ndarray | None) -> MemberScores | None:
+        entry = self._scored.get(member)
+        if entry is None or entry[0] is not like or entry[1] is not scoring or entry[2] is not collab:
+            return None
+        return entry[3]
+
+    def put_scored(self, member: int, like: Liking, scoring: Scoring, collab: np.ndarray | None,
+                   scored: MemberScores) -> None:
+        self._scored[member] = (like, scoring, collab, scored)
 
     def get(self, member: Member) -> tuple[list[Scored], np.ndarray | None] | None:
         entry = self._entries.get(member.id)
@@ -177,8 +209,9 @@ class MemberPools:
     def keep_only(self, member_ids: Iterable[int]) -> None:
         """Forget members no longer present."""
         keep = set(member_ids)
-        for gone in [m for m in self._entries if m not in keep]:
-            del self._entries[gone]
+        for kept in (self._entries, self._likings, self._scored):
+            for gone in [m for m in kept if m not in keep]:
+                del kept[gone]
 
 
 @dataclass(frozen=True, slots=True)
@@ -323,6 +356,45 @@ class Affinity:
         return similarities(candidates.text, candidates.audio, self.text, self.audio)
 
 
+@dataclass(frozen=True, slots=True)
+class Liking:
+    """One member's liking in the group: toward their taste and liked tracks (``affinity``),
+    away from what they skipped here (``dislikes``)."""
+
+    liked: Affinity | None
+    disliked: Affinity | None
+
+
+def liking(member: Member, mine: Mapping[int, str], points: Mapping[int, IndexPoint], taste_weight: float,
+           memo: MemberPools | None = None) -> Liking:
+    """``affinity`` and ``dislikes`` of the member's verdicts ``mine``, kept in ``memo`` while
+    their verdicts and taste stay the same."""
+    verdicts = tuple(mine.items())
+    kept = memo.liking(member, verdicts) if memo is not None else None
+    if kept is None:
+        kept = Liking(affinity(member, mine, points, taste_weight), dislikes(mine, points))
+        if memo is not None:
+            memo.put_liking(member, verdicts, kept)
+    return kept
+
+
+@dataclass(frozen=True, slots=True)
+class Scoring:
+    """One recompute's candidates, stacked once, and their popularity prior."""
+
+    candidates: Candidates
+    prior: np.ndarray
+
+
+@dataclass(frozen=True, slots=True)
+class MemberScores:
+    """One member's view of the candidates: closeness to their liking (None without one) and
+    their standardised predicted satisfaction."""
+
+    close: np.ndarray | None
+    predicted: np.ndarray
+
+
 def affinity(member: Member, mine: Mapping[int, str], points: Mapping[int, IndexPoint],
              taste_weight: float) -> Affinity | None:
     """The member's liked tracks in the group (``mine``: their verdicts, ``own_verdicts``; like
@@ -440,16 +512,17 @@ async def group_queue(engine: Engine, group: Group, size: int) -> list[GroupPick
     known = await engine.points({t for t, _, _ in feedback} | {t for t, _ in group.events}
                                 | ({group.now_playing} if group.now_playing is not None else set()))
     mine = own_verdicts(feedback)
-    affinities = {m.id: a for m in group.members
-                  if (a := affinity(m, mine.get(m.id, {}), known, engine.tuning.taste_weight)) is not None}
+    likings = {m.id: liking(m, mine.get(m.id, {}), known, engine.tuning.taste_weight, group.pools)
+               for m in group.members}
+    affinities = {m: like.liked for m, like in likings.items() if like.liked is not None}
     if not group.fair or len(members) < 2:
         everyone = await _blended(engine, group, feedback, blocked, size, affinities, members)
         return _merged(head, [], everyone, blocked, size)
     unhappy = least_served(feedback, members)
     pools = await _member_pools(engine, group, feedback, blocked, size)
     fair = _fair_picks(unhappy, members, pools.ranked.get(unhappy, []), blocked)
-    everyone = await _agreed(engine, mine, known, pools, affinities, members, blocked, size,
-                             served=unhappy is None, heard=heard_artists(group, known))
+    everyone = await _agreed(engine, mine, pools, likings, members, blocked, size, served=unhappy is None,
+                             heard=heard_artists(group, known), memo=group.pools)
     return _merged(head, fair, everyone, blocked, size)
 
 
@@ -614,14 +687,16 @@ def heard_artists(group: Group, known: Mapping[int, IndexPoint]) -> list[frozens
     return [_artists(known[t]) for t in order if t in known]
 
 
-async def _agreed(engine: Engine, mine: Mapping[int, Mapping[int, str]], known: Mapping[int, IndexPoint],
-                  pools: _Pools, affinities: Mapping[int, Affinity],
-                  members: Mapping[int, Member], blocked: set[int], size: int,
-                  served: bool = True, heard: Sequence[frozenset[str]] = ()) -> list[GroupPick]:
+async def _agreed(engine: Engine, mine: Mapping[int, Mapping[int, str]], pools: _Pools,
+                  likings: Mapping[int, Liking], members: Mapping[int, Member], blocked: set[int], size: int,
+                  served: bool = True, heard: Sequence[frozenset[str]] = (),
+                  memo: MemberPools | None = None) -> list[GroupPick]:
     """Every pool's candidates ranked by the members' mean predicted satisfaction (each member's
     standardised over the candidates, so nobody's scale dominates) plus LEAST_BONUS times that of
     the member served worst lately (``served``: False when the fairness rule already serves
-    them), artists spaced as the engine spaces them; then the combined queue's other tracks."""
+    them), artists spaced as the engine spaces them; then the combined queue's other tracks.
+    ``memo`` keeps the stacked candidates and each member's scores of them while neither the
+    candidates nor that member's liking changed."""
     sources: dict[int, list[tuple[int | None, Scored]]] = {}
     for key, ranked in pools.ranked.items():
         for s in ranked[:POOL_PER_MEMBER]:
@@ -633,17 +708,29 @@ async def _agreed(engine: Engine, mine: Mapping[int, Mapping[int, str]], known: 
     if not ids:
         return []
     candidates = [points[t] for t in ids]
-    prior = popularity_prior(candidates, SATISFACTION_POPULARITY * engine.tuning.popularity_weight)
+    held = tuple(ids)
+    scoring = memo.scoring(held) if memo is not None else None
+    if scoring is None:
+        prior_weight = SATISFACTION_POPULARITY * engine.tuning.popularity_weight
+        scoring = Scoring(Candidates.of(candidates), popularity_prior(candidates, prior_weight))
+        if memo is not None:
+            memo.put_scoring(held, scoring)
     collab_weight = SATISFACTION_COLLAB * engine.tuning.extra_vector_weight
-    stacked = Candidates.of(candidates)
-    # Each member's closeness to every candidate, once: their satisfaction adds it, and whom
-    # each pick is for (``attribute``) compares it.
-    close = {m: a.closeness(stacked) for m, a in affinities.items()}
-    predicted = {}
+    scores_of: dict[int, MemberScores] = {}
     for m in members:
-        own = stacked.satisfaction(affinities.get(m), dislikes(mine.get(m, {}), known),
-                                   pools.collab.get(m), collab_weight, close.get(m))
-        predicted[m] = _standard(prior + own)
+        like, collab = likings[m], pools.collab.get(m)
+        scored = memo.scored(m, like, scoring, collab) if memo is not None else None
+        if scored is None:
+            # Closeness to every candidate, once: the satisfaction adds it, and whom each pick
+            # is for (``leaders``) compares it.
+            near = like.liked.closeness(scoring.candidates) if like.liked is not None else None
+            own = scoring.candidates.satisfaction(like.liked, like.disliked, collab, collab_weight, near)
+            scored = MemberScores(near, _standard(scoring.prior + own))
+            if memo is not None:
+                memo.put_scored(m, like, scoring, collab, scored)
+        scores_of[m] = scored
+    predicted = {m: scored.predicted for m, scored in scores_of.items()}
+    close = {m: scored.close for m, scored in scores_of.items() if scored.close is not None}
     total = np.mean(np.stack(list(predicted.values())), axis=0)
     rates = keep_rates(mine, members) if served else {}
     if rates and len(rates) == len(members) and max(rates.values()) - min(rates.values()) > 0:
@@ -653,7 +740,7 @@ async def _agreed(engine: Engine, mine: Mapping[int, Mapping[int, str]], known: 
         times = Counter(a for artists in heard for a in artists)
         total = total - ARTIST_REPEAT * np.array(
             [max((times[a] for a in _artists(c)), default=0) for c in candidates], dtype=np.float64)
-    closeness = close if len(affinities) > 1 else {}
+    closeness = close if len(close) > 1 else {}
     position = {t: i for i, t in enumerate(ids)}
     order = [ids[i] for i in np.argsort(-total, kind="stable")]
     scores = dict(zip(ids, total.tolist(), strict=True))

@@ -239,6 +239,13 @@ async def test_kept_pools_are_drawn_once_per_track_and_only_re_ranked_by_reactio
     reranked = await group_queue(engine, group(5), 15)
     assert (memo.hits, memo.misses) == (4, 4)
     assert [p.id for p in reranked] != [p.id for p in first]
+    # Ann's and Bob's liking and scores were kept from the first recompute: the same queue as
+    # with the same pools and nothing else kept.
+    pools_only = MemberPools()
+    pools_only.on_track(memo._track or "")
+    pools_only._entries, pools_only._combined = dict(memo._entries), memo._combined
+    assert [(p.id, p.reason, p.score) for p in reranked] == [
+        (p.id, p.reason, p.score) for p in await group_queue(engine, group(5, pools_only), 15)]
     # Someone arrives: their own pool and the combined one (a new company) are drawn.
     dee = Member(4, "dee", taste_of(points, range(181, 241)))
     await group_queue(engine, group(5, company=[*members, dee]), 15)
