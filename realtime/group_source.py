@@ -5,8 +5,9 @@ whose (``who``), who is present, the members' names (PostgreSQL), and each prese
 long-term taste (app.listening.listener_tastes, cached with their profile version; the
 versions read in one round trip). The group's own session snapshot gives the mood, the
 settings, what is excluded and what plays. A user's own stream (not a group's) goes to the plain engine
-source. Kept in memory per group: the members' own pools from the last recomputes
-(recsys.group.MemberPools), reused while their inputs are unchanged.
+source. Kept in memory per group: the candidate pools drawn at the track's first recompute, and
+each member's scores of them (recsys.group.MemberPools): until the next track a reaction
+re-ranks them and queries no engine.
 """
 
 from __future__ import annotations
@@ -24,8 +25,8 @@ from realtime.session_keys import stream_group
 from realtime.session_state import Snapshot
 from recsys.group import Group, GroupPick, Member, MemberPools, group_queue
 
-# Groups whose member pools are kept between recomputes, in this process (least recently
-# recomputed dropped first): a few kilobytes each.
+# Groups whose pools are kept between recomputes, in this process (least recently recomputed
+# dropped first): some tens of kilobytes each (the candidates' stacked vectors).
 POOL_MEMO_GROUPS = 4096
 
 

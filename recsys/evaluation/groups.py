@@ -8,7 +8,8 @@ closest to their tags). Each member's long-term taste (recsys.taste) is built fr
 *visible* artists only, as the returning part builds it (recsys.evaluation.tastes: their
 imported Last.fm history); the hidden half stays hidden. Every track is heard by everyone; each member keeps
 (completes, half the time also likes) or skips it by their own taste, and sends that
-feedback, as their player would (``play`` first). The queue is recomputed after every track.
+feedback, as their player would (``play`` first). The queue is recomputed after every track;
+``ours`` as the server does it (``play_group``).
 
 Three queues, each on the same groups:
 - ``ours``: recsys.group.group_queue (what realtime/group_source.py serves): candidates from
@@ -45,7 +46,7 @@ from recsys.evaluation.listeners import Listener
 from recsys.evaluation.metrics import mean
 from recsys.evaluation.session_sim import EVENTS_KEPT, QUEUE_SIZE
 from recsys.evaluation.tastes import history_taste
-from recsys.group import Group, Member, group_queue
+from recsys.group import Group, Member, MemberPools, group_queue
 from recsys.moods import MoodSpec
 from recsys.taste import Taste
 
@@ -102,8 +103,10 @@ def form_groups(listeners: Sequence[Listener], count: int, seed: int) -> list[li
 
 async def _next_track(engine: Engine, policy: str, members: Sequence[SimMember], mood: MoodSpec,
                       events: Sequence[tuple[int, str]], who: Sequence[tuple[int, str, int]],
-                      excluded: set[int]) -> tuple[int | None, bool]:
-    """The head of the policy's queue now, and whether it was made for one unhappy member."""
+                      excluded: set[int], playing: int | None = None,
+                      pools: MemberPools | None = None) -> tuple[int | None, bool]:
+    """The head of the policy's queue now, and whether it was made for one unhappy member
+    (``playing``, ``pools``: what plays and the group's kept pools, as the server hands them)."""
     if policy == "host":
         host = members[0]
         profile = await engine.new_session(mood, None, host.taste)
@@ -115,7 +118,7 @@ async def _next_track(engine: Engine, policy: str, members: Sequence[SimMember],
         return (scored[0].id, False) if scored else (None, False)
     group = Group(
         members=[Member(m.id, str(m.id), m.taste) for m in members], feedback=list(who), mood=mood,
-        events=list(events), excluded=set(excluded), fair=policy == "ours",
+        events=list(events), excluded=set(excluded), fair=policy == "ours", now_playing=playing, pools=pools,
     )
     picks = await group_queue(engine, group, QUEUE_SIZE)
     if not picks:
@@ -125,17 +128,27 @@ async def _next_track(engine: Engine, policy: str, members: Sequence[SimMember],
 
 async def play_group(engine: Engine, catalog: EvalCatalog, members: Sequence[SimMember], policy: str,
                      length: int) -> GroupRun:
+    """``ours`` is played as the server serves it (realtime/group_source.py): a recompute as
+    each track starts draws the candidate pools (MemberPools), the members' reactions to it
+    re-rank them, and the head of that re-ranked queue plays next."""
     mood = MoodSpec(preset=members[0].listener.mood)
     events: deque[tuple[int, str]] = deque(maxlen=EVENTS_KEPT)
     who: deque[tuple[int, str, int]] = deque(maxlen=WHO_KEPT)
     excluded: set[int] = set()
     run = GroupRun(kept={m.id: [] for m in members})
+    pools = MemberPools() if policy == "ours" else None
+    playing: int | None = None
     for _ in range(length):
-        track, fair = await _next_track(engine, policy, members, mood, list(events), list(who), excluded)
+        track, fair = await _next_track(engine, policy, members, mood, list(events), list(who), excluded,
+                                        playing, pools)
         if track is None:
             break
         run.fairness_picks += fair
         excluded.add(track)
+        if pools is not None:
+            playing = track  # the recompute as it starts: the pools for this track are drawn
+            await _next_track(engine, policy, members, mood, list(events), list(who), excluded, playing,
+                              pools)
         artist = catalog.artist_of.get(track)
         for m in members:
             reaction = m.listener.react(track, artist)
