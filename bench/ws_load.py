@@ -25,10 +25,11 @@ the host now and then sends ``next`` or a ``playback`` seek instead. Latency is 
 whose queue frame has not reached every member within 5 s is lost. Playback fan-out is the
 host's ``playback`` frame sent -> each member's matching ``playback`` frame received.
 
-The load generator is the measuring instrument, so it keeps its own pauses out of the figures:
-it runs on uvloop, as the server does, and its garbage collector is off during the measured
-phase (``collector_off``; before, its full collections of ~100 ms on 1,000 sockets' worth of
-objects showed as server latency).
+The load generator is the measuring instrument, so it keeps its own pauses and CPU out of the
+figures as far as it can: its garbage collector is off during the measured phase
+(``collector_off``; before, its full collections of ~100 ms on 1,000 sockets' worth of objects
+showed as server latency), and it runs on uvloop (a dev dependency; about a third less of its
+CPU on the two cores it shares with the server).
 
 Everything it creates is removed at the end. Prints a table, then one ``BENCH <name>
 <value> <unit>`` line per figure.

@@ -19,7 +19,6 @@ import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
 
-import uvloop
 from hypercorn.asyncio import serve
 from hypercorn.config import Config as HypercornConfig
 from hypercorn.utils import LifespanTimeoutError
@@ -126,10 +125,7 @@ def run(settings: Settings) -> None:
     """``asyncio.run(run_server(settings))``, except that the clean-up after the server stopped
     is bounded: asyncio.run joins every default-executor thread (``asyncio.to_thread``), however
     long its work runs; here they are left to ``exit_now``."""
-    # uvloop: the loop's own work (socket writes, callbacks, timers) in C. At 100 listening
-    # groups of five it took the serving process from 71 % to 59 % of a core, and halved the
-    # feedback-to-queue p99 (docs/benchmarks.md).
-    loop = uvloop.new_event_loop()
+    loop = asyncio.new_event_loop()
     executor = ThreadPoolExecutor(thread_name_prefix="asyncio-default")
     loop.set_default_executor(executor)
     try:
