@@ -128,12 +128,12 @@ class MemberPools:
     those candidates (every member's predicted satisfaction is computed afresh from their
     reactions) without querying the engine again. A member who arrives meanwhile gets their own
     pool at once, and the combined pool is drawn again for the new company. Tracks blocked
-    meanwhile are left out where the pools are read. So what plays next is always chosen from
-    pools drawn for the track now playing, with every reaction so far, exactly as without this
-    memo (the evaluation recomputes once per track, without it); between tracks a reaction
-    costs a re-rank, not six engine queries (the group benchmark's server and Edge host were
-    CPU-bound on those). The index itself is not in the key: tracks imported meanwhile reach the
-    pools at the next track.
+    meanwhile are left out where the pools are read. So what plays next is chosen from pools
+    drawn as the current track started, re-ranked with every reaction to it (the evaluation
+    plays the group's queue this way, recsys/evaluation/groups.py); a reaction costs a re-rank,
+    not up to six engine queries (the group benchmark's server and Edge host were CPU-bound on
+    those). The index itself is not in the key: tracks imported meanwhile reach the pools at the
+    next track.
     """
 
     def __init__(self) -> None:
@@ -508,6 +508,9 @@ async def group_queue(engine: Engine, group: Group, size: int) -> list[GroupPick
             if t not in blocked]
     members = {m.id: m for m in group.members}
     feedback = [f for f in group.feedback if f[1] in _PRIORITY]
+    if group.pools is not None:
+        fold = engine.fold_in.version if engine.fold_in is not None else None
+        group.pools.on_track(repr((group.mood, group.flt, group.now_playing, fold)))
     # One retrieve for every track reacted to: the sessions observe them, affinities read them.
     known = await engine.points({t for t, _, _ in feedback} | {t for t, _ in group.events}
                                 | ({group.now_playing} if group.now_playing is not None else set()))
@@ -559,9 +562,6 @@ async def _member_pools(engine: Engine, group: Group, feedback: Sequence[Feedbac
     candidates leave short."""
 
     memo = group.pools
-    if memo is not None:
-        fold = engine.fold_in.version if engine.fold_in is not None else None
-        memo.on_track(repr((group.mood, group.flt, group.now_playing, fold)))
 
     async def own(member: Member) -> tuple[list[Scored], np.ndarray | None]:
         kept = memo.get(member) if memo is not None else None
