@@ -26,7 +26,8 @@ from realtime.session_state import Snapshot
 from recsys.group import Group, GroupPick, Member, MemberPools, group_queue
 
 # Groups whose pools are kept between recomputes, in this process (least recently recomputed
-# dropped first): some tens of kilobytes each (the candidates' stacked vectors).
+# dropped first): up to ~60 KB for five members (their pools, whose payloads the engine's cache
+# shares, and each member's liking and scores).
 POOL_MEMO_GROUPS = 4096
 
 

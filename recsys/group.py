@@ -141,10 +141,10 @@ class MemberPools:
         self._entries: dict[int, tuple[Taste | None, list[Scored], np.ndarray | None]] = {}
         self._combined: tuple[tuple[tuple[int, Taste | None], ...], list[Scored]] | None = None
         # Within a track a reaction changes one member's verdicts: the others' liking, and their
-        # scores of the same candidates, are kept (each entry holds the objects it was made from).
+        # scores of the same candidates (by id), are kept. The candidates' stacked vectors are
+        # not: ~90 KB a group, re-stacked in well under a millisecond.
         self._likings: dict[int, tuple[tuple[tuple[int, str], ...], Taste | None, Liking]] = {}
-        self._scoring: tuple[tuple[int, ...], Scoring] | None = None
-        self._scored: dict[int, tuple[Liking, Scoring, np.ndarray | None, MemberScores]] = {}
+        self._scored: dict[int, tuple[Liking, tuple[int, ...], np.ndarray | None, MemberScores]] = {}
         self.hits = 0
         self.misses = 0
 
@@ -155,7 +155,6 @@ class MemberPools:
             self._entries.clear()
             self._combined = None
             self._likings.clear()
-            self._scoring = None
             self._scored.clear()
 
     def liking(self, member: Member, verdicts: tuple[tuple[int, str], ...]) -> Liking | None:
@@ -165,22 +164,16 @@ class MemberPools:
     def put_liking(self, member: Member, verdicts: tuple[tuple[int, str], ...], like: Liking) -> None:
         self._likings[member.id] = (verdicts, member.taste, like)
 
-    def scoring(self, ids: tuple[int, ...]) -> Scoring | None:
-        return self._scoring[1] if self._scoring is not None and self._scoring[0] == ids else None
-
-    def put_scoring(self, ids: tuple[int, ...], scoring: Scoring) -> None:
-        self._scoring = (ids, scoring)
-
-    def scored(self, member: int, like: Liking, scoring: Scoring,
+    def scored(self, member: int, like: Liking, candidates: tuple[int, ...],
                collab: np.ndarray | None) -> MemberScores | None:
         entry = self._scored.get(member)
-        if entry is None or entry[0] is not like or entry[1] is not scoring or entry[2] is not collab:
+        if entry is None or entry[0] is not like or entry[1] != candidates or entry[2] is not collab:
             return None
         return entry[3]
 
-    def put_scored(self, member: int, like: Liking, scoring: Scoring, collab: np.ndarray | None,
+    def put_scored(self, member: int, like: Liking, candidates: tuple[int, ...], collab: np.ndarray | None,
                    scored: MemberScores) -> None:
-        self._scored[member] = (like, scoring, collab, scored)
+        self._scored[member] = (like, candidates, collab, scored)
 
     def get(self, member: Member) -> tuple[list[Scored], np.ndarray | None] | None:
         entry = self._entries.get(member.id)
@@ -376,14 +369,6 @@ def liking(member: Member, mine: Mapping[int, str], points: Mapping[int, IndexPo
         if memo is not None:
             memo.put_liking(member, verdicts, kept)
     return kept
-
-
-@dataclass(frozen=True, slots=True)
-class Scoring:
-    """One recompute's candidates, stacked once, and their popularity prior."""
-
-    candidates: Candidates
-    prior: np.ndarray
 
 
 @dataclass(frozen=True, slots=True)
@@ -695,8 +680,8 @@ async def _agreed(engine: Engine, mine: Mapping[int, Mapping[int, str]], pools: 
     standardised over the candidates, so nobody's scale dominates) plus LEAST_BONUS times that of
     the member served worst lately (``served``: False when the fairness rule already serves
     them), artists spaced as the engine spaces them; then the combined queue's other tracks.
-    ``memo`` keeps the stacked candidates and each member's scores of them while neither the
-    candidates nor that member's liking changed."""
+    ``memo`` keeps each member's scores of the candidates while neither the candidates nor that
+    member's liking changed."""
     sources: dict[int, list[tuple[int | None, Scored]]] = {}
     for key, ranked in pools.ranked.items():
         for s in ranked[:POOL_PER_MEMBER]:
@@ -709,25 +694,21 @@ async def _agreed(engine: Engine, mine: Mapping[int, Mapping[int, str]], pools: 
         return []
     candidates = [points[t] for t in ids]
     held = tuple(ids)
-    scoring = memo.scoring(held) if memo is not None else None
-    if scoring is None:
-        prior_weight = SATISFACTION_POPULARITY * engine.tuning.popularity_weight
-        scoring = Scoring(Candidates.of(candidates), popularity_prior(candidates, prior_weight))
-        if memo is not None:
-            memo.put_scoring(held, scoring)
+    stacked = Candidates.of(candidates)
+    prior = popularity_prior(candidates, SATISFACTION_POPULARITY * engine.tuning.popularity_weight)
     collab_weight = SATISFACTION_COLLAB * engine.tuning.extra_vector_weight
     scores_of: dict[int, MemberScores] = {}
     for m in members:
         like, collab = likings[m], pools.collab.get(m)
-        scored = memo.scored(m, like, scoring, collab) if memo is not None else None
+        scored = memo.scored(m, like, held, collab) if memo is not None else None
         if scored is None:
             # Closeness to every candidate, once: the satisfaction adds it, and whom each pick
             # is for (``leaders``) compares it.
-            near = like.liked.closeness(scoring.candidates) if like.liked is not None else None
-            own = scoring.candidates.satisfaction(like.liked, like.disliked, collab, collab_weight, near)
-            scored = MemberScores(near, _standard(scoring.prior + own))
+            near = like.liked.closeness(stacked) if like.liked is not None else None
+            own = stacked.satisfaction(like.liked, like.disliked, collab, collab_weight, near)
+            scored = MemberScores(near, _standard(prior + own))
             if memo is not None:
-                memo.put_scored(m, like, scoring, collab, scored)
+                memo.put_scored(m, like, held, collab, scored)
         scores_of[m] = scored
     predicted = {m: scored.predicted for m, scored in scores_of.items()}
     close = {m: scored.close for m, scored in scores_of.items() if scored.close is not None}
