@@ -150,6 +150,13 @@ async def listener_tastes(state: AppState, user_ids: Sequence[int]) -> list[Tast
     engine = state.engine
     if engine is None or not user_ids:
         return [None] * len(user_ids)
+    # Every taste loaded within TASTE_REUSE_S is reused whatever its version: no need to read them
+    # (a group's recompute, at every member's reaction).
+    cache: dict[int, tuple[str, float, Taste | None]] = state.extras.setdefault(_TASTES, {})
+    now = time.monotonic()
+    kept = [cache.get(uid) for uid in user_ids]
+    if all(c is not None and now - c[1] < TASTE_REUSE_S for c in kept):
+        return [c[2] for c in kept if c is not None]
     raws = await state.redis.mget([quickmix_cache.profile_key(state, uid) for uid in user_ids])
     return list(await asyncio.gather(*(_taste_at(state, uid, _version(raw))
                                        for uid, raw in zip(user_ids, raws, strict=True))))

@@ -59,6 +59,7 @@ class RealtimeFanout:
             log.warning("%s change of user %s not published: %s", reason, user_id, exc)
 
     async def group_changed(self, group_id: int) -> None:
+        self._groups.rows.forget(group_id)  # read again for the frame, and here at once
         try:
             await self._groups.publish_group(group_id)
             await self._queues.on_refresh(group_stream(group_id), "members")
@@ -66,12 +67,14 @@ class RealtimeFanout:
             log.warning("change of group %s not published: %s", group_id, exc)
 
     async def group_mood(self, group_id: int, mood: StoredMood) -> None:
+        self._groups.rows.forget(group_id)
         try:
             await self._queues.on_mood(group_stream(group_id), mood)
         except (RedisError, OSError) as exc:
             log.warning("mood change of group %s not published: %s", group_id, exc)
 
     async def group_exit(self, group_id: int, user_ids: list[int], status: str) -> None:
+        self._groups.rows.forget(group_id)
         try:
             await self._groups.publish_exit(group_id, user_ids, status)
         except (RedisError, OSError) as exc:

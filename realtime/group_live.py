@@ -38,6 +38,7 @@ from app.store import groups
 from app.store.groups import GroupRow
 from realtime import protocol
 from realtime.connection import Connection
+from realtime.group_rows import GroupRowCache, GroupRows
 from realtime.group_state import GroupState, Playback, server_ms
 from realtime.hub import Hub
 from realtime.protocol import (
@@ -65,11 +66,12 @@ SKIPPING = ("skip", "dislike")
 
 class GroupLiveService:
     def __init__(
-        self, state: AppState, gstate: GroupState, log_: ResumeLog, hub: Hub, queues: UserQueues,
-        stream: ConnectionStream,
+        self, state: AppState, gstate: GroupState, rows: GroupRowCache, log_: ResumeLog, hub: Hub,
+        queues: UserQueues, stream: ConnectionStream,
     ) -> None:
         self._state = state
         self.gstate = gstate
+        self.rows = rows  # the followed groups' rows and members (dropped on every group frame)
         self._log = log_
         self._hub = hub
         self._queues = queues
@@ -107,12 +109,18 @@ class GroupLiveService:
         of two publishers reading at once, the one that read earlier is not published after the
         other (ResumeLog.publish_frame), so the last group frame is never an older view."""
         ticket = await self._log.view_ticket(group_stream(group_id))
-        view = await group_rules.view_by_id(self._state, group_id)
+        view = await self._view(group_id)
         if view is not None:
             await self._publish(group_id, {"type": "group", "group": view}, ticket)
 
+    async def _view(self, group_id: int) -> dict[str, Any] | None:
+        """The Group object: the kept rows (a change made here dropped them before publishing)
+        and the live state."""
+        rows = await self.rows.get(group_id)
+        return None if rows is None else await group_rules.view(self._state, rows.group, rows.members)
+
     async def publish_exit(self, group_id: int, user_ids: list[int], status: str) -> None:
-        view = await group_rules.view_by_id(self._state, group_id)
+        view = await self._view(group_id)
         frame = {"type": "group", "group": view, "status": status, "exit_users": user_ids}
         await self._publish(group_id, frame)
         # Their connections that were not following the group hear it on their own stream.
@@ -239,14 +247,15 @@ class GroupLiveService:
             await self._error(conn, "not_in_group", "send group_join first", frame.ref, text)
         else:
             try:
-                group = await group_rules.member_group(self._state, group_id, conn.user_id)
+                rows = await self.rows.member_group(group_id, conn.user_id)
             except ApiError as exc:
                 await self._error(conn, exc.code, exc.message, frame.ref, text)
                 return True
-            await self._act(conn, group, frame, text)
+            await self._act(conn, rows, frame, text)
         return True
 
-    async def _act(self, conn: Connection, group: GroupRow, frame: protocol.ClientFrame, text: bool) -> None:
+    async def _act(self, conn: Connection, rows: GroupRows, frame: protocol.ClientFrame, text: bool) -> None:
+        group = rows.group
         steer = group_rules.may_steer(group, conn.user_id)
         ref = getattr(frame, "ref", None)
         if isinstance(frame, Feedback):
@@ -265,9 +274,8 @@ class GroupLiveService:
             except ApiError as exc:
                 await self._error(conn, exc.code, exc.message, ref, text)
                 return
-            username = next((m.username for m in await groups.members(self._state.db, group.id)
-                             if m.user_id == conn.user_id), "")
-            await self.gstate.add(group.id, conn.user_id, username, frame.track_id)
+            member = rows.member(conn.user_id)
+            await self.gstate.add(group.id, conn.user_id, member.username if member else "", frame.track_id)
             await self._queues.on_refresh(group_stream(group.id), "queue_add")
         elif isinstance(frame, MoodChange):
             if not steer:

@@ -1,7 +1,8 @@
 """A group's queue: reads the group's state and hands it to the rules in recsys/group.py.
 
 What is read, for every recompute: the members' picks waiting (``adds``), whose feedback is
-whose (``who``), who is present, the members' names (PostgreSQL), and each present member's
+whose (``who``), who is present, the members' names (this instance's copy of the group's rows,
+realtime/group_rows.py), and each present member's
 long-term taste (app.listening.listener_tastes, cached with their profile version; the
 versions read in one round trip). The group's own session snapshot gives the mood, the
 settings, what is excluded and what plays. A user's own stream (not a group's) goes to the plain engine
@@ -17,8 +18,8 @@ from collections import OrderedDict
 
 from app.listening import hearing_filter, listener_tastes
 from app.state import AppState
-from app.store import groups
 from realtime.engine_source import EngineSource
+from realtime.group_rows import GroupRowCache
 from realtime.group_state import GroupState
 from realtime.queue_frames import Ranked
 from realtime.session_keys import stream_group
@@ -36,10 +37,12 @@ def _ranked(pick: GroupPick) -> Ranked:
 
 
 class GroupSource:
-    def __init__(self, state: AppState, engine_source: EngineSource, gstate: GroupState) -> None:
+    def __init__(self, state: AppState, engine_source: EngineSource, gstate: GroupState,
+                 rows: GroupRowCache) -> None:
         self._state = state
         self._engine = engine_source
         self._gstate = gstate
+        self._rows = rows
         self._pools: OrderedDict[int, MemberPools] = OrderedDict()
 
     def _memo(self, group_id: int, present: list[int]) -> MemberPools:
@@ -54,9 +57,9 @@ class GroupSource:
         group_id = stream_group(session.user_id)
         if group_id is None:
             return await self._engine.upcoming(session, size)
-        (adds, who, here), rows = await asyncio.gather(
-            self._gstate.queue_inputs(group_id), groups.members(self._state.db, group_id))
-        names = {m.user_id: m.username for m in rows}
+        (adds, who, here), rows = await asyncio.gather(self._gstate.queue_inputs(group_id),
+                                                       self._rows.get(group_id))
+        names = {m.user_id: m.username for m in (rows.members if rows is not None else [])}
         present = [uid for uid in names if uid in here]  # the members' order: deterministic ties
         tastes = await listener_tastes(self._state, present)
         playing = session.now_playing.id if session.now_playing else None

@@ -46,6 +46,10 @@ class HubListener(Protocol):
     async def refresh_groups(self, entries: list[tuple[int, int, str]]) -> None:
         """Keep (group, user, connection) present in their groups."""
 
+    def group_frame(self, stream: int) -> None:
+        """A ``group`` frame (the group's row or members changed) arrived on a group's stream
+        that connections here follow."""
+
 
 class Hub:
     """Registry of local connections by user; owns the bus."""
@@ -170,6 +174,8 @@ class Hub:
         seq = int(head[1:])
         frame = msgpack.unpackb(body, raw=False)
         frame["seq"] = seq
+        if frame.get("type") == "group":
+            self._listener.group_frame(stream)
         exiting = frame.pop("exit_users", None)
         if exiting is not None:
             self._exit(conns, seq, frame, set(exiting))

@@ -6,10 +6,10 @@ so every dependency points one way (a part never receives a reference after cons
     Hub (connections, bus)  <-  UserQueues  <-  ConnectionStream  <-  GroupLiveService  <-  FrameDispatch
 
 Events that must travel up (the bus reconnected, a member leaves a group's stream, group
-presence to refresh, a queue frame published) go through one object: ``Realtime`` itself, the
-listener the Hub and the queues are given (``HubListener``, ``QueueListener``, the protocols
-they define). It passes each event to the part above that acts on it. Events flow only
-between start() and stop(), when every part exists.
+presence to refresh, a group frame heard, a queue frame published) go through one object:
+``Realtime`` itself, the listener the Hub and the queues are given (``HubListener``,
+``QueueListener``, the protocols they define). It passes each event to the part above that
+acts on it. Events flow only between start() and stop(), when every part exists.
 """
 
 from __future__ import annotations
@@ -26,13 +26,14 @@ from realtime.connection import Connection
 from realtime.dispatch import FrameDispatch
 from realtime.engine_source import EngineSource
 from realtime.group_live import GroupLiveService
+from realtime.group_rows import GroupRowCache
 from realtime.group_source import GroupSource
 from realtime.group_state import GroupState
 from realtime.hub import Hub
 from realtime.presence import Presence
 from realtime.queue_frames import QueueSnapshot
 from realtime.resume_log import ResumeLog
-from realtime.session_keys import SessionKeys
+from realtime.session_keys import SessionKeys, stream_group
 from realtime.session_state import SessionState
 from realtime.stream import ConnectionStream
 from realtime.track_cache import TrackCache
@@ -55,18 +56,28 @@ class Realtime:
                        listener=self)
         catalog = TrackCache(state.db)
         self.gstate = GroupState(self.redis, keys)
-        source = GroupSource(state, EngineSource(state), self.gstate)
+        self.rows = GroupRowCache(state.db)
+        source = GroupSource(state, EngineSource(state), self.gstate, self.rows)
         self.queues = UserQueues(state, self.state, self.log, self.presence, self.hub, source, catalog,
                                  settings.ws_coalesce_ms / 1000, listener=self)
         self.stream = ConnectionStream(state, self.log, self.hub, self.queues, catalog)
-        self.groups = GroupLiveService(state, self.gstate, self.log, self.hub, self.queues, self.stream)
+        self.groups = GroupLiveService(state, self.gstate, self.rows, self.log, self.hub, self.queues,
+                                       self.stream)
         self.dispatch = FrameDispatch(state, self.stream, self.queues, catalog, self.groups)
         self.catalog_watch = CatalogWatch(state.db, self.hub, self.queues)
 
     # -- the listener of the Hub and the queues ----------------------------------------------
 
     async def resync(self, conn: Connection) -> None:
+        group_id = stream_group(conn.stream)
+        if group_id is not None:  # the group's frames meanwhile may be lost: its rows are read again
+            self.rows.forget(group_id)
         await self.stream.resync(conn)
+
+    def group_frame(self, stream: int) -> None:
+        group_id = stream_group(stream)
+        if group_id is not None:
+            self.rows.forget(group_id)
 
     async def group_exit(self, conn: Connection, status: str, view: dict[str, Any] | None) -> None:
         await self.groups.exit(conn, status, view)
