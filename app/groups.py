@@ -83,12 +83,8 @@ def group_json(group: GroupRow, members: list[Member], live: GroupLive) -> dict[
     }
 
 
-async def view(state: AppState, group: GroupRow, members: list[Member] | None = None) -> dict[str, Any]:
-    """The Group object; ``members``: the group's live members when the caller has them."""
-    if not group.live:
-        members = []
-    elif members is None:
-        members = await groups.members(state.db, group.id)
+async def view(state: AppState, group: GroupRow) -> dict[str, Any]:
+    members = await groups.members(state.db, group.id) if group.live else []
     live = await state.fanout.group_live(group.id) if group.live else GroupLive()
     return group_json(group, members, live)
 

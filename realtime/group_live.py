@@ -107,20 +107,16 @@ class GroupLiveService:
     async def publish_group(self, group_id: int) -> None:
         """The group as it is now, to every member. The ticket is taken before the view is read:
         of two publishers reading at once, the one that read earlier is not published after the
-        other (ResumeLog.publish_frame), so the last group frame is never an older view."""
+        other (ResumeLog.publish_frame), so the last group frame is never an older view. So the
+        view is read from PostgreSQL, never from this instance's copy of the rows, which may be
+        a bus hop behind."""
         ticket = await self._log.view_ticket(group_stream(group_id))
-        view = await self._view(group_id)
+        view = await group_rules.view_by_id(self._state, group_id)
         if view is not None:
             await self._publish(group_id, {"type": "group", "group": view}, ticket)
 
-    async def _view(self, group_id: int) -> dict[str, Any] | None:
-        """The Group object: the kept rows (a change made here dropped them before publishing)
-        and the live state."""
-        rows = await self.rows.get(group_id)
-        return None if rows is None else await group_rules.view(self._state, rows.group, rows.members)
-
     async def publish_exit(self, group_id: int, user_ids: list[int], status: str) -> None:
-        view = await self._view(group_id)
+        view = await group_rules.view_by_id(self._state, group_id)
         frame = {"type": "group", "group": view, "status": status, "exit_users": user_ids}
         await self._publish(group_id, frame)
         # Their connections that were not following the group hear it on their own stream.

@@ -213,6 +213,35 @@ async def test_host_leaves_then_the_group_ends_and_everyone_gets_their_own_queue
         await tab_2.expect("ack", lambda f: f["ref"] == "own")
 
 
+async def test_rights_changed_on_one_instance_hold_at_once_for_members_on_the_other(cluster: Cluster) -> None:
+    """Instance B keeps the group's rows for its members' frames (realtime/group_rows.py); the
+    host's changes over HTTP on instance A reach them with the group frame."""
+    group, people = await start_group(cluster)
+    (_, host), (g1_id, g1), (_, g2) = people
+    gid = group["id"]
+    async with (following(cluster.a.ws, host, gid) as (tab_h, _),
+                following(cluster.b.ws, g1, gid) as (tab_1, _),
+                following(cluster.b.ws, g2, gid) as (tab_2, _),
+                httpx.AsyncClient(base_url=cluster.a.http, headers={"Cookie": host}) as client):
+        await tab_1.send({"type": "playback", "state": "paused", "position_ms": 1000, "ref": "p1"})
+        assert (await tab_1.expect("error", lambda f: f.get("ref") == "p1"))["code"] == "forbidden"
+
+        assert (await client.patch(f"/api/groups/{gid}", json={"guest_controls": True})).status_code == 200
+        await tab_1.expect("group", lambda f: f["group"]["guest_controls"] is True)
+        await tab_1.send({"type": "playback", "state": "paused", "position_ms": 7000, "ref": "p2"})
+        await tab_1.expect("ack", lambda f: f.get("ref") == "p2")
+        assert (await tab_h.expect("playback", lambda f: f["state"] == "paused"))["position_ms"] == 7000
+
+        assert (await client.patch(f"/api/groups/{gid}", json={"guest_controls": False})).status_code == 200
+        assert (await client.put(f"/api/groups/{gid}/host", json={"user_id": g1_id})).status_code == 200
+        await tab_2.expect("group", lambda f: f["group"]["host"]["id"] == g1_id)
+        await tab_2.send({"type": "playback", "state": "playing", "position_ms": 0, "ref": "p3"})
+        assert (await tab_2.expect("error", lambda f: f.get("ref") == "p3"))["code"] == "forbidden"
+        await tab_1.send({"type": "playback", "state": "playing", "position_ms": 9000, "ref": "p4"})
+        await tab_1.expect("ack", lambda f: f.get("ref") == "p4")
+        assert (await tab_2.expect("playback", lambda f: f["position_ms"] == 9000))["state"] == "playing"
+
+
 async def test_a_dropped_member_resumes_and_follows_again(cluster: Cluster) -> None:
     group, people = await start_group(cluster)
     _, guest = people[1]
