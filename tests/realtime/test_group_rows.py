@@ -70,7 +70,7 @@ async def test_a_member_who_just_joined_is_looked_up_again_not_refused(state: Ap
 
 
 async def test_a_read_that_began_before_a_change_is_not_kept(state: AppState) -> None:
-    gid, host = await _group(state)
+    gid, _ = await _group(state)
     guest = await _user(state)
     await groups.join(state.db, gid, guest)
     rows = GroupRowCache(state.db)
