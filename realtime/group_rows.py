@@ -7,7 +7,8 @@ Invariants:
   stream (app/groups.py through app/fanout.py); this instance hears every such frame of a group
   one of its connections follows (realtime/hub.py), and the entry is dropped when any group
   frame arrives (``forget``; votes and presence publish one too, and cost a read again), when
-  this instance makes the change itself (before it publishes), and when the bus reconnected (frames may have been missed: ``forget_all``);
+  this instance makes the change itself (before it publishes), and when the bus reconnected
+  (frames may have been missed: ``forget_all``);
 - an entry is read again after ROWS_TTL_S at the latest, in case a frame was lost anyway;
 - a load that began before a ``forget`` of its group is not kept (it may predate the change);
 - a user missing from a kept member list is looked up again before being refused: the frame
