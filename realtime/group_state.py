@@ -18,7 +18,6 @@ from dataclasses import dataclass
 from typing import Any
 
 from redis.asyncio import Redis
-from redis.asyncio.client import Pipeline
 
 from realtime.presence import CONN_TTL_S
 from realtime.session_keys import STATE_TTL_S, SessionKeys, group_stream
@@ -41,6 +40,37 @@ advance(KEYS[1], KEYS[2])
 local ver = redis.call('HINCRBY', KEYS[1], 'ver', 1)
 for _, k in ipairs(KEYS) do redis.call('EXPIRE', k, ARGV[2]) end
 return ver
+"""
+
+
+# KEYS: pb who; ARGV: entry kept ttl — credit a member with an event and read the playback, in
+# one command (a member's feedback needs both; a MULTI costs the client more than twice as much)
+_NOTE = """
+local pb = redis.call('HMGET', KEYS[1], 'track_id', 'state', 'position_ms', 'server_ms')
+redis.call('RPUSH', KEYS[2], ARGV[1])
+redis.call('LTRIM', KEYS[2], -tonumber(ARGV[2]), -1)
+redis.call('EXPIRE', KEYS[2], ARGV[3])
+return pb
+"""
+
+# KEYS: adds who here; ARGV: now — what a queue recompute reads
+_INPUTS = """
+return {redis.call('LRANGE', KEYS[1], 0, -1), redis.call('LRANGE', KEYS[2], 0, -1),
+        redis.call('ZRANGEBYSCORE', KEYS[3], ARGV[1], '+inf')}
+"""
+
+# KEYS: votes here; ARGV: user track ttl now — a vote, then every vote and who is present
+_VOTE = """
+redis.call('HSET', KEYS[1], ARGV[1], ARGV[2])
+redis.call('EXPIRE', KEYS[1], ARGV[3])
+return {redis.call('HGETALL', KEYS[1]), redis.call('ZRANGEBYSCORE', KEYS[2], ARGV[4], '+inf')}
+"""
+
+# KEYS: here since pb votes; ARGV: now — everything a Group object shows of the live state
+_LIVE_VIEW = """
+return {redis.call('ZRANGEBYSCORE', KEYS[1], ARGV[1], '+inf'), redis.call('HGETALL', KEYS[2]),
+        redis.call('HMGET', KEYS[3], 'track_id', 'state', 'position_ms', 'server_ms'),
+        redis.call('HGETALL', KEYS[4])}
 """
 
 
@@ -79,6 +109,11 @@ class LiveView:
 _PB_FIELDS = ("track_id", "state", "position_ms", "server_ms")
 
 
+def _pairs(flat: list[Any]) -> dict[bytes | str, Any]:
+    """A hash as a script returns HGETALL: field, value, field, value..."""
+    return dict(zip(flat[::2], flat[1::2], strict=True))
+
+
 def _present(entries: list[Any]) -> set[int]:
     return {int(_text(e).split(":", 1)[0]) for e in entries}
 
@@ -110,6 +145,10 @@ class GroupState:
         self._redis = redis
         self._keys = keys
         self._advance_if = redis.register_script(_ADVANCE_IF)
+        self._note = redis.register_script(_NOTE)
+        self._inputs = redis.register_script(_INPUTS)
+        self._vote = redis.register_script(_VOTE)
+        self._live_view = redis.register_script(_LIVE_VIEW)
 
     def _key(self, group_id: int, name: str) -> str:
         return self._keys.key(group_stream(group_id), name)
@@ -146,15 +185,11 @@ class GroupState:
         return _present(await self._redis.zrangebyscore(self._key(group_id, "here"), time.time(), "+inf"))
 
     async def live_view(self, group_id: int) -> LiveView:
-        """Presence, since when, the playback and the votes: one pipelined round trip."""
-        async with self._redis.pipeline(transaction=False) as pipe:
-            pipe.zrangebyscore(self._key(group_id, "here"), time.time(), "+inf")
-            pipe.hgetall(self._key(group_id, "since"))
-            pipe.hmget(self._key(group_id, "pb"), *_PB_FIELDS)
-            pipe.hgetall(self._key(group_id, "votes"))
-            here, since, pb, votes = await pipe.execute()
-        return LiveView(_present(here), {int(k): float(v) for k, v in since.items()}, _playback(pb),
-                        {int(u): int(t) for u, t in votes.items()})
+        """Presence, since when, the playback and the votes: one command."""
+        here, since, pb, votes = await self._live_view(
+            keys=[self._key(group_id, n) for n in ("here", "since", "pb", "votes")], args=[time.time()])
+        return LiveView(_present(here), {int(k): float(v) for k, v in _pairs(since).items()}, _playback(pb),
+                        {int(u): int(t) for u, t in _pairs(votes).items()})
 
     async def present_since(self, group_id: int) -> dict[int, float]:
         raw = await self._redis.hgetall(self._key(group_id, "since"))
@@ -193,14 +228,9 @@ class GroupState:
     async def vote_skip(self, group_id: int, user_id: int, track_id: int) -> tuple[set[int], set[int]]:
         """Record the vote; returns the users whose vote is against ``track_id`` and those
         present, read in the same round trip."""
-        key = self._key(group_id, "votes")
-        async with self._redis.pipeline(transaction=True) as pipe:
-            pipe.hset(key, str(user_id), str(track_id))
-            pipe.expire(key, STATE_TTL_S)
-            pipe.hgetall(key)
-            pipe.zrangebyscore(self._key(group_id, "here"), time.time(), "+inf")
-            _, _, votes, here = await pipe.execute()
-        return {int(u) for u, t in votes.items() if int(t) == track_id}, _present(here)
+        votes, here = await self._vote(keys=[self._key(group_id, "votes"), self._key(group_id, "here")],
+                                       args=[user_id, track_id, STATE_TTL_S, time.time()])
+        return {int(u) for u, t in _pairs(votes).items() if int(t) == track_id}, _present(here)
 
     async def votes(self, group_id: int, track_id: int) -> set[int]:
         votes = await self._redis.hgetall(self._key(group_id, "votes"))
@@ -208,25 +238,15 @@ class GroupState:
 
     async def note(self, group_id: int, user_id: int, track_id: int, action: str) -> None:
         """Credit the member with the event (``who``: whose feedback steers whom)."""
-        async with self._redis.pipeline(transaction=True) as pipe:
-            self._noting(pipe, group_id, user_id, track_id, action)
-            await pipe.execute()
+        await self.note_and_playback(group_id, user_id, track_id, action)
 
     async def note_and_playback(self, group_id: int, user_id: int, track_id: int,
                                 action: str) -> Playback | None:
-        """``note``, and the playback as it is, in one round trip (a member's feedback needs
+        """``note``, and the playback as it is, in one command (a member's feedback needs
         both)."""
-        async with self._redis.pipeline(transaction=True) as pipe:
-            pipe.hmget(self._key(group_id, "pb"), *_PB_FIELDS)
-            self._noting(pipe, group_id, user_id, track_id, action)
-            pb, *_ = await pipe.execute()
-        return _playback(pb)
-
-    def _noting(self, pipe: Pipeline, group_id: int, user_id: int, track_id: int, action: str) -> None:
-        key = self._key(group_id, "who")
-        pipe.rpush(key, f"{track_id}:{action}:{user_id}")
-        pipe.ltrim(key, -WHO_KEPT, -1)
-        pipe.expire(key, STATE_TTL_S)
+        return _playback(await self._note(
+            keys=[self._key(group_id, "pb"), self._key(group_id, "who")],
+            args=[f"{track_id}:{action}:{user_id}", WHO_KEPT, STATE_TTL_S]))
 
     async def queue_inputs(
         self, group_id: int
@@ -234,11 +254,8 @@ class GroupState:
         """What a queue recompute reads here, in one pipelined round trip: the members' picks
         not yet played, in the order added (track, user, name); the attributed events, oldest
         first (track, action, user); and who is present."""
-        async with self._redis.pipeline(transaction=False) as pipe:
-            pipe.lrange(self._key(group_id, "adds"), 0, -1)
-            pipe.lrange(self._key(group_id, "who"), 0, -1)
-            pipe.zrangebyscore(self._key(group_id, "here"), time.time(), "+inf")
-            adds, who, here = await pipe.execute()
+        adds, who, here = await self._inputs(
+            keys=[self._key(group_id, n) for n in ("adds", "who", "here")], args=[time.time()])
         return _adds(adds), _who(who), _present(here)
 
     async def add(self, group_id: int, user_id: int, username: str, track_id: int) -> None:
