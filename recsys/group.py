@@ -717,10 +717,11 @@ async def _agreed(engine: Engine, mine: Mapping[int, Mapping[int, str]], pools: 
     if rates and len(rates) == len(members) and max(rates.values()) - min(rates.values()) > 0:
         worst = min(rates, key=lambda m: (rates[m], list(members).index(m)))
         total = total + LEAST_BONUS * predicted[worst]
+    artists = {t: _artists(points[t]) for t in ids}  # read once: the spacing below asks often
     if heard and ARTIST_REPEAT:
-        times = Counter(a for artists in heard for a in artists)
+        times = Counter(a for artists_heard in heard for a in artists_heard)
         total = total - ARTIST_REPEAT * np.array(
-            [max((times[a] for a in _artists(c)), default=0) for c in candidates], dtype=np.float64)
+            [max((times[a] for a in artists[t]), default=0) for t in ids], dtype=np.float64)
     closeness = close if len(close) > 1 else {}
     position = {t: i for i, t in enumerate(ids)}
     order = [ids[i] for i in np.argsort(-total, kind="stable")]
@@ -731,9 +732,9 @@ async def _agreed(engine: Engine, mine: Mapping[int, Mapping[int, str]], pools: 
     while waiting and len(out) < size:
         # The best track whose artist was not among the last ARTIST_GAP - 1 picks, else the best.
         spaced = set().union(*recent[-(ARTIST_GAP - 1):])
-        pick = next((t for t in waiting if not _artists(points[t]) & spaced), waiting[0])
+        pick = next((t for t in waiting if not artists[t] & spaced), waiting[0])
         waiting.remove(pick)
-        recent.append(_artists(points[pick]))
+        recent.append(artists[pick])
         at = position[pick]
         whom = leaders([(float(c[at]), m) for m, c in closeness.items()])
         out.append(_labelled(pick, scores[pick], sources[pick], whom, members))
