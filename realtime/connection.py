@@ -17,6 +17,8 @@ import time
 from collections import deque
 from typing import Any, Protocol
 
+import msgpack
+
 from realtime import protocol
 
 log = logging.getLogger("musicrec.realtime")
@@ -42,13 +44,28 @@ class Socket(Protocol):
 class Outgoing:
     """A server frame, encoded at most once per format however many connections send it."""
 
-    __slots__ = ("_binary", "_text", "frame", "kind")
+    __slots__ = ("_binary", "_frame", "_text", "kind")
 
     def __init__(self, frame: dict[str, Any]) -> None:
-        self.frame = frame
+        self._frame: dict[str, Any] | None = frame
         self.kind: str = frame["type"]
         self._binary: bytes | None = None
         self._text: str | None = None
+
+    @classmethod
+    def packed(cls, binary: bytes, kind: str) -> Outgoing:
+        """A frame that arrived encoded (MessagePack, ``kind`` its type): sent as it is to
+        binary clients, decoded only for a text client."""
+        out = cls.__new__(cls)
+        out._frame, out.kind, out._binary, out._text = None, kind, binary, None
+        return out
+
+    @property
+    def frame(self) -> dict[str, Any]:
+        if self._frame is None:
+            assert self._binary is not None
+            self._frame = msgpack.unpackb(self._binary, raw=False)
+        return self._frame
 
     def encoded(self, text: bool) -> bytes | str:
         if text:

@@ -24,6 +24,7 @@ from typing import Any, Protocol
 import msgpack
 from redis.exceptions import RedisError
 
+from realtime import protocol
 from realtime.bus import Bus
 from realtime.connection import CLOSE_GOING_AWAY, CLOSE_NORMAL, Connection, Outgoing
 from realtime.presence import CONN_TTL_S, Presence
@@ -172,6 +173,11 @@ class Hub:
             return
         head, _, body = data.partition(b":")
         seq = int(head[1:])
+        if data[:1] == b"q":  # a queue frame: as published, its seq added (no decoding)
+            queue = Outgoing.packed(protocol.with_seq(body, seq), "queue")
+            for conn in list(conns):
+                conn.deliver(seq, queue)
+            return
         frame = msgpack.unpackb(body, raw=False)
         frame["seq"] = seq
         if frame.get("type") == "group":

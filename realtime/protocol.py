@@ -163,6 +163,28 @@ def encode(frame: dict[str, Any], text: bool) -> bytes | str:
     return msgpack.packb(frame, use_bin_type=True)
 
 
+_SEQ_KEY = msgpack.packb("seq")
+
+
+def with_seq(packed: bytes, seq: int) -> bytes:
+    """A MessagePack map (a frame as published, without a seq) with ``"seq": seq`` added as its
+    last entry, without decoding the rest: a queue frame goes to every connection that follows
+    its stream, and decoding and encoding it again per frame cost more than the rest of the
+    hand-over."""
+    first = packed[0]
+    if 0x80 <= first <= 0x8E:  # fixmap with room for one more
+        head, rest = bytes([first + 1]), packed[1:]
+    elif first == 0x8F:  # fixmap of 15: becomes a map 16
+        head, rest = b"\xde" + (16).to_bytes(2, "big"), packed[1:]
+    elif first == 0xDE:
+        head, rest = b"\xde" + (int.from_bytes(packed[1:3], "big") + 1).to_bytes(2, "big"), packed[3:]
+    elif first == 0xDF:
+        head, rest = b"\xdf" + (int.from_bytes(packed[1:5], "big") + 1).to_bytes(4, "big"), packed[5:]
+    else:
+        raise ValueError("not a MessagePack map")
+    return head + rest + _SEQ_KEY + msgpack.packb(seq)
+
+
 def error_frame(code: str, message: str, ref: Ref | None = None) -> dict[str, Any]:
     frame: dict[str, Any] = {"type": "error", "code": code, "message": message}
     if ref is not None:

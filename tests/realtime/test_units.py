@@ -79,6 +79,23 @@ def test_server_frames_encode_in_the_clients_format() -> None:
 # -- token bucket -------------------------------------------------------------------------------
 
 
+@pytest.mark.parametrize("entries", [1, 7, 14, 15, 16, 40, 70_000])
+def test_a_seq_added_to_a_packed_frame_reads_as_the_frame_with_its_seq(entries: int) -> None:
+    frame: dict[str, Any] = {"type": "queue", "tracks": [{"id": 3, "title": "Été"}]}
+    frame.update({f"k{i}": i for i in range(entries - len(frame))})
+    packed = protocol.with_seq(msgpack.packb(frame, use_bin_type=True), 2**40 + 7)
+    assert msgpack.unpackb(packed, raw=False) == {**frame, "seq": 2**40 + 7}
+    with pytest.raises(ValueError):
+        protocol.with_seq(msgpack.packb([1, 2]), 1)
+
+
+def test_a_packed_frame_goes_out_as_it_is_and_is_decoded_only_for_a_text_client() -> None:
+    body = protocol.with_seq(msgpack.packb({"type": "queue", "tracks": []}, use_bin_type=True), 9)
+    out = Outgoing.packed(body, "queue")
+    assert out.encoded(False) is body and out.kind == "queue"
+    assert json.loads(out.encoded(True)) == {"type": "queue", "tracks": [], "seq": 9}
+
+
 def test_the_bucket_allows_a_burst_then_the_rate() -> None:
     bucket = TokenBucket(rate=10, burst=5)
     assert all(bucket.take() for _ in range(5))
