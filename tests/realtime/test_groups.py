@@ -217,12 +217,13 @@ async def test_rights_changed_on_one_instance_hold_at_once_for_members_on_the_ot
     """Instance B keeps the group's rows for its members' frames (realtime/group_rows.py); the
     host's changes over HTTP on instance A reach them with the group frame."""
     group, people = await start_group(cluster)
-    (_, host), (g1_id, g1), (_, g2) = people
+    host, g1_id = people[0][1], people[1][0]
     gid = group["id"]
-    async with (following(cluster.a.ws, host, gid) as (tab_h, _),
-                following(cluster.b.ws, g1, gid) as (tab_1, _),
-                following(cluster.b.ws, g2, gid) as (tab_2, _),
+    async with (contextlib.AsyncExitStack() as stack,
                 httpx.AsyncClient(base_url=cluster.a.http, headers={"Cookie": host}) as client):
+        tab_h, tab_1, tab_2 = [(await stack.enter_async_context(following(server.ws, cookie, gid)))[0]
+                               for server, (_, cookie) in zip((cluster.a, cluster.b, cluster.b), people,
+                                                              strict=True)]
         await tab_1.send({"type": "playback", "state": "paused", "position_ms": 1000, "ref": "p1"})
         assert (await tab_1.expect("error", lambda f: f.get("ref") == "p1"))["code"] == "forbidden"
 
