@@ -8,8 +8,8 @@ import { App } from '../App';
 import { Controller, ControllerContext } from '../store/controller';
 import { initialState } from '../store/state';
 import { createStore, StoreContext } from '../store/store';
-import { playableTrack } from '../test/fakes';
-import { GroupPanel } from './GroupPanel';
+import { makeMood, playableTrack } from '../test/fakes';
+import { GroupPanel, startingMood } from './GroupPanel';
 import { Queue } from './Queue';
 
 const ANN = { id: 1, username: 'ann' };
@@ -75,6 +75,20 @@ describe('GroupPanel', () => {
     expect(qr.getAttribute('src')).toMatch(/^data:image\/svg\+xml/);
     expect(qr).toHaveAttribute('data-qr-text', url);
     expect(sent).toContainEqual(expect.objectContaining({ type: 'group_join', group_id: 9 }));
+  });
+
+  it('starts the group in the mood the host is listening to', async () => {
+    const user = userEvent.setup();
+    const { api, store } = setup();
+    act(() => store.dispatch({ type: 'mood/set', mood: makeMood({ preset: 'rainy_day', label: 'Rainy day' }) }));
+    await user.click(screen.getByTestId('group-start'));
+    expect(api.create).toHaveBeenCalledWith({ mood: 'rainy_day', guest_controls: false });
+  });
+
+  it('takes words or the pad when the host picked no preset', () => {
+    expect(startingMood(makeMood({ preset: null, text: 'rainy sunday morning' }))).toEqual({ text: 'rainy sunday morning' });
+    expect(startingMood(makeMood({ preset: null, energy: 0.2, valence: 0.7 }))).toEqual({ energy: 0.2, valence: 0.7 });
+    expect(startingMood(null)).toEqual({});
   });
 
   it('copies the absolute link', async () => {

@@ -3,15 +3,26 @@
 import { useState, type FormEvent } from 'react';
 import { joinUrl } from '../groups/link';
 import { QrCode } from '../groups/QrCode';
-import { sameUser, type Group, type GroupMember } from '../groups/types';
+import { sameUser, type CreateGroupRequest, type Group, type GroupMember } from '../groups/types';
 import { useController } from '../store/controller';
 import { useAppState } from '../store/store';
+import type { Mood } from '../types';
+
+/** A new group starts in its host's mood, as the host picked it: a preset, words, or the pad. */
+export function startingMood(mood: Mood | null): Pick<CreateGroupRequest, 'mood' | 'text' | 'energy' | 'valence'> {
+  if (!mood) return {};
+  if (mood.preset) return { mood: mood.preset };
+  if (mood.text) return { text: mood.text };
+  if (mood.energy != null && mood.valence != null) return { energy: mood.energy, valence: mood.valence };
+  return {};
+}
 
 function StartOrJoin() {
   const c = useController();
   const busy = useAppState((s) => s.group.busy);
   const error = useAppState((s) => s.group.error);
   const notice = useAppState((s) => s.group.notice);
+  const mood = useAppState((s) => s.mood);
   const [name, setName] = useState('');
   const [guestControls, setGuestControls] = useState(false);
   const [code, setCode] = useState('');
@@ -19,7 +30,11 @@ function StartOrJoin() {
   const start = (e: FormEvent) => {
     e.preventDefault();
     c.engine.unlock();
-    void c.groups.create({ ...(name.trim() ? { name: name.trim().slice(0, 80) } : {}), guest_controls: guestControls });
+    void c.groups.create({
+      ...(name.trim() ? { name: name.trim().slice(0, 80) } : {}),
+      ...startingMood(mood),
+      guest_controls: guestControls,
+    });
   };
   const join = (e: FormEvent) => {
     e.preventDefault();
