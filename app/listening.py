@@ -146,20 +146,32 @@ async def listener_taste(state: AppState, user_id: int) -> Taste | None:
 
 async def listener_tastes(state: AppState, user_ids: Sequence[int]) -> list[Taste | None]:
     """``listener_taste`` of several users (a group's members), their profile versions read in
-    one round trip."""
+    one round trip, and not at all while every one of the tastes was loaded lately."""
     engine = state.engine
     if engine is None or not user_ids:
         return [None] * len(user_ids)
-    # Every taste loaded within TASTE_REUSE_S is reused whatever its version: no need to read them
-    # (a group's recompute, at every member's reaction).
-    cache: dict[int, tuple[str, float, Taste | None]] = state.extras.setdefault(_TASTES, {})
-    now = time.monotonic()
+    # Tastes all loaded lately are reused whatever their versions: no need to read those (a
+    # group's recompute, at every member's reaction).
+    cache = _taste_cache(state)
     kept = [cache.get(uid) for uid in user_ids]
-    if all(c is not None and now - c[1] < TASTE_REUSE_S for c in kept):
+    if all(c is not None and _loaded_lately(c) for c in kept):
         return [c[2] for c in kept if c is not None]
     raws = await state.redis.mget([quickmix_cache.profile_key(state, uid) for uid in user_ids])
     return list(await asyncio.gather(*(_taste_at(state, uid, _version(raw))
                                        for uid, raw in zip(user_ids, raws, strict=True))))
+
+
+_CachedTaste = tuple[str, float, Taste | None]  # (profile version, loaded at, taste)
+
+
+def _taste_cache(state: AppState) -> dict[int, _CachedTaste]:
+    cache: dict[int, _CachedTaste] = state.extras.setdefault(_TASTES, {})
+    return cache
+
+
+def _loaded_lately(cached: _CachedTaste) -> bool:
+    """Within TASTE_REUSE_S of loading a taste is reused even after its version moved."""
+    return time.monotonic() - cached[1] < TASTE_REUSE_S
 
 
 def _version(raw: object) -> str:
@@ -171,9 +183,9 @@ async def _taste_at(state: AppState, user_id: int, version: str) -> Taste | None
     """The user's taste for their profile ``version``: the cached one, else loaded."""
     if user_id <= 0:
         return None
-    cache: dict[int, tuple[str, float, Taste | None]] = state.extras.setdefault(_TASTES, {})
+    cache = _taste_cache(state)
     cached = cache.get(user_id)
-    if cached is not None and (cached[0] == version or time.monotonic() - cached[1] < TASTE_REUSE_S):
+    if cached is not None and (cached[0] == version or _loaded_lately(cached)):
         return cached[2]
     # Several tabs starting at once share one load.
     loads: dict[int, asyncio.Future[Taste | None]] = state.extras.setdefault(_TASTE_LOADS, {})

@@ -38,33 +38,30 @@ class WaitingPool(ConnectionPool):
     async def get_connection(
         self, command_name: Any = None, *keys: Any, **options: Any
     ) -> AbstractConnection:
-        if self.can_get_connection():
-            try:
-                return await super().get_connection()
-            except MaxConnectionsError:
-                pass  # the last one was taken while the pool's lock was awaited: wait
-        return await self._waited()
-
-    async def _waited(self) -> AbstractConnection:
-        loop = asyncio.get_running_loop()
-        deadline = loop.time() + self._wait_s
+        deadline: float | None = None
         while True:
             if self.can_get_connection():
                 try:
                     return await super().get_connection()
                 except MaxConnectionsError:
-                    pass
-            remaining = deadline - loop.time()
-            if remaining <= 0:
-                raise RedisConnectionError("No connection available.")
-            self._waiting += 1
-            try:
-                async with self._freed:
-                    await asyncio.wait_for(self._freed.wait_for(self.can_get_connection), remaining)
-            except TimeoutError:
-                raise RedisConnectionError("No connection available.") from None
-            finally:
-                self._waiting -= 1
+                    pass  # the last one was taken while the pool's lock was awaited: wait
+            now = asyncio.get_running_loop().time()  # only a caller that has to wait gets here
+            if deadline is None:
+                deadline = now + self._wait_s
+            await self._freed_within(deadline - now)
+
+    async def _freed_within(self, seconds: float) -> None:
+        """Wait until a connection can be had; ConnectionError after ``seconds``."""
+        if seconds <= 0:
+            raise RedisConnectionError("No connection available.")
+        self._waiting += 1
+        try:
+            async with self._freed:
+                await asyncio.wait_for(self._freed.wait_for(self.can_get_connection), seconds)
+        except TimeoutError:
+            raise RedisConnectionError("No connection available.") from None
+        finally:
+            self._waiting -= 1
 
     async def release(self, connection: AbstractConnection) -> None:
         await super().release(connection)

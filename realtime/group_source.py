@@ -2,13 +2,13 @@
 
 What is read, for every recompute: the members' picks waiting (``adds``), whose feedback is
 whose (``who``), who is present, the members' names (this instance's copy of the group's rows,
-realtime/group_rows.py), and each present member's
-long-term taste (app.listening.listener_tastes, cached with their profile version; the
-versions read in one round trip). The group's own session snapshot gives the mood, the
-settings, what is excluded and what plays. A user's own stream (not a group's) goes to the plain engine
-source. Kept in memory per group: the candidate pools drawn at the track's first recompute, and
-each member's scores of them (recsys.group.MemberPools): until the next track a reaction
-re-ranks them and queries no engine.
+realtime/group_rows.py), and each present member's long-term taste (app.listening.listener_tastes,
+cached with their profile version; the versions read in one round trip, unless every taste was
+loaded lately). The group's own session snapshot gives the mood, the settings, what is excluded
+and what plays. A user's own stream (not a group's) goes to the plain engine source. Kept in
+memory per group: the candidate pools drawn at the track's first recompute, and each member's
+scores of them (recsys.group.MemberPools): until the next track a reaction re-ranks them and
+queries no engine.
 """
 
 from __future__ import annotations

@@ -251,7 +251,7 @@ class GroupState:
     async def queue_inputs(
         self, group_id: int
     ) -> tuple[list[tuple[int, int, str]], list[tuple[int, str, int]], set[int]]:
-        """What a queue recompute reads here, in one pipelined round trip: the members' picks
+        """What a queue recompute reads here, in one command: the members' picks
         not yet played, in the order added (track, user, name); the attributed events, oldest
         first (track, action, user); and who is present."""
         adds, who, here = await self._inputs(
