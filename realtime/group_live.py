@@ -152,6 +152,7 @@ class GroupLiveService:
             await self._error(conn, exc.code, exc.message, frame.ref, text)
             return
         stream = group_stream(group.id)
+        arrived = False
         # Bus frames of the new stream wait (as at hello) until its queue snapshot is out: one
         # that overtook the snapshot would reach the member before a frame with a lower seq.
         conn.hold()
@@ -160,9 +161,10 @@ class GroupLiveService:
                 previous = stream_group(conn.stream)
                 await self._switch(conn, stream)
                 if previous is not None:  # it followed another group until now
-                    await self.gstate.exit(previous, conn.user_id, conn.id)
+                    if await self.gstate.exit(previous, conn.user_id, conn.id):
+                        self._queues.request(group_stream(previous), "members")
                     await self.publish_group(previous)
-                await self.gstate.enter(group.id, conn.user_id, conn.id, self._idle_s)
+                arrived = await self.gstate.enter(group.id, conn.user_id, conn.id, self._idle_s)
             # The queue first: its fresh seq is above everything the group published before, so
             # the local frames after it never wait for an older frame still on the bus.
             await self._stream.send_queue(conn, stream)
@@ -172,6 +174,8 @@ class GroupLiveService:
         # To everyone, this connection included: the others see them present, and a view read
         # here cannot overtake a newer one published meanwhile (a local frame could).
         await self.publish_group(group.id)
+        if arrived:  # the queue makes room for them now, not at the group's next reaction
+            self._queues.request(stream, "members")
         playback = await self.gstate.playback(group.id)
         if playback is not None:
             await self._send(conn, {"type": "playback", **playback.to_json()}, text)
@@ -184,7 +188,8 @@ class GroupLiveService:
         try:
             if group_id is not None:
                 await self._switch(conn, conn.user_id)
-                await self.gstate.exit(group_id, conn.user_id, conn.id)
+                if await self.gstate.exit(group_id, conn.user_id, conn.id):
+                    self._queues.request(group_stream(group_id), "members")
                 with contextlib.suppress(RedisError, OSError):
                     await self.publish_group(group_id)
             await self._stream.send_queue(conn, conn.user_id, notice)
@@ -215,9 +220,9 @@ class GroupLiveService:
         if group_id is None:
             return
         with contextlib.suppress(RedisError, OSError):
-            await self.gstate.exit(group_id, conn.user_id, conn.id)
-            if conn.user_id not in await self.gstate.present(group_id):
+            if await self.gstate.exit(group_id, conn.user_id, conn.id):
                 await self.publish_group(group_id)
+                self._queues.request(group_stream(group_id), "members")
 
     async def _switch(self, conn: Connection, stream: int) -> None:
         await self._hub.detach(conn)
@@ -324,12 +329,15 @@ class GroupLiveService:
             playback = await self.gstate.note_and_playback(group.id, conn.user_id, frame.track_id,
                                                            frame.action)
             playing = playback is not None and playback.track_id == frame.track_id
-            advance = False
+            advance = voted = False
             if frame.action in SKIPPING and playing:
+                voted = not steer
                 advance = steer or await self._vote_passes(conn, group, playback)
             if await self._queues.apply(stream, frame.track_id, frame.action, advance) is None:
                 await self._queues.rebuild(stream)
                 await self._queues.apply(stream, frame.track_id, frame.action, advance)
+            if voted:  # once the recompute is asked for: it need not wait for the view's reads
+                await self.publish_group(group.id)
         await self._ack(conn, frame.ref, text)
 
     async def _vote(self, conn: Connection, group: GroupRow) -> None:
@@ -337,11 +345,12 @@ class GroupLiveService:
             playback = await self.gstate.playback(group.id)
             if playback is not None and await self.gstate.advance_if_playing(group.id, playback.track_id):
                 self._queues.request(group_stream(group.id), "skip")
+        await self.publish_group(group.id)
 
     async def _vote_passes(self, conn: Connection, group: GroupRow, playback: Playback | None = None) -> bool:
         """Count the sender's vote against what plays (``playback``, when the caller just read
-        it); True once more than half of those present voted (the group frame shows the count
-        either way)."""
+        it); True once more than half of those present voted. The caller publishes the group
+        frame that shows the count, once it has acted on the vote."""
         if playback is None:
             playback = await self.gstate.playback(group.id)
         if playback is None:
@@ -349,9 +358,7 @@ class GroupLiveService:
         voters, present = await self.gstate.vote_skip(group.id, conn.user_id, playback.track_id)
         present |= {conn.user_id}
         voters &= present
-        passed = len(voters) * 2 > len(present)
-        await self.publish_group(group.id)
-        return passed
+        return len(voters) * 2 > len(present)
 
     # -- empty groups end --------------------------------------------------------------------
 

@@ -5,10 +5,11 @@ not ask PostgreSQL again who is in the group and who hosts it.
 Invariants:
 - every change to a group's row or membership publishes a ``group`` frame on the group's
   stream (app/groups.py through app/fanout.py); this instance hears every such frame of a group
-  one of its connections follows (realtime/hub.py), and the entry is dropped when any group
-  frame arrives (``forget``; votes and presence publish one too, and cost a read again), when
-  this instance makes the change itself (before it publishes), and when the bus reconnected
-  (frames may have been missed: ``forget_all``);
+  one of its connections follows (realtime/hub.py), and the entry is dropped (``heard``) when
+  the frame's Group shows rows other than the kept ones, or when a read is in flight. Votes and
+  presence publish group frames too: theirs show the same rows, and the entry stays. It is also
+  dropped when this instance makes a change itself (before it publishes), and when the bus
+  reconnected (frames may have been missed: ``forget_all``);
 - an entry is read again after ROWS_TTL_S at the latest, in case a frame was lost anyway;
 - a load that began before a ``forget`` of its group is not kept (it may predate the change);
 - a user missing from a kept member list is looked up again before being refused: the frame
@@ -24,14 +25,31 @@ from __future__ import annotations
 import asyncio
 import time
 from dataclasses import dataclass
+from typing import Any
+
+import msgpack
 
 from app.errors import ApiError
+from app.fanout import GroupLive
+from app.groups import group_json
 from app.store import groups
 from app.store.db import Database
 from app.store.groups import GroupRow, Member
 
 ROWS_TTL_S = 30.0
 ROWS_KEPT = 4096  # groups; far more than one instance's followed groups
+_LIVE_FIELDS = ("skip_votes", "playback")  # of a Group, with each member's "present"
+
+
+def rows_of_view(view: dict[str, Any]) -> dict[str, Any]:
+    """What of a Group (app.groups.group_json) comes from the group's rows: all of it but who
+    is present, the skip votes and the playback."""
+    rows = {k: v for k, v in view.items() if k not in _LIVE_FIELDS}
+    members = view.get("members")
+    if isinstance(members, list):
+        rows["members"] = [{k: v for k, v in m.items() if k != "present"} if isinstance(m, dict) else m
+                           for m in members]
+    return rows
 
 
 @dataclass(frozen=True, slots=True)
@@ -76,6 +94,18 @@ class GroupRowCache:
         if rows.member(user_id) is None:
             raise ApiError(403, "not_in_group", "you are not a member of this group")
         return rows
+
+    def heard(self, group_id: int, view: object) -> None:
+        """A group frame with this Group arrived: the kept rows stay only when it shows the same
+        rows (compared as the frame carries them: through MessagePack)."""
+        kept = self._kept.get(group_id)
+        if kept is None or group_id in self._loads or not isinstance(view, dict):
+            self.forget(group_id)
+            return
+        mine = msgpack.unpackb(msgpack.packb(group_json(kept.group, kept.members, GroupLive()),
+                                             use_bin_type=True), raw=False)
+        if rows_of_view(mine) != rows_of_view(view):
+            self.forget(group_id)
 
     def forget(self, group_id: int) -> None:
         self._kept.pop(group_id, None)

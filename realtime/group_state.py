@@ -155,7 +155,9 @@ class GroupState:
 
     # -- presence ---------------------------------------------------------------------------
 
-    async def enter(self, group_id: int, user_id: int, conn_id: str, idle_end_s: float) -> None:
+    async def enter(self, group_id: int, user_id: int, conn_id: str, idle_end_s: float) -> bool:
+        """This connection of the user is present; True when the user was not present before
+        (their first connection in the group: ``since`` is set only then)."""
         here = self._key(group_id, "here")
         async with self._redis.pipeline(transaction=True) as pipe:
             pipe.zadd(here, {f"{user_id}:{conn_id}": time.time() + CONN_TTL_S})
@@ -163,12 +165,17 @@ class GroupState:
             pipe.hsetnx(self._key(group_id, "since"), str(user_id), str(time.time()))
             pipe.expire(self._key(group_id, "since"), STATE_TTL_S)
             pipe.set(self._key(group_id, "alive"), 1, ex=max(1, int(idle_end_s)))
-            await pipe.execute()
+            _, _, newly, *_ = await pipe.execute()
+        return bool(newly)
 
-    async def exit(self, group_id: int, user_id: int, conn_id: str) -> None:
+    async def exit(self, group_id: int, user_id: int, conn_id: str) -> bool:
+        """This connection is no longer present; True when the user is now absent (it was their
+        last connection in the group)."""
         await self._redis.zrem(self._key(group_id, "here"), f"{user_id}:{conn_id}")
-        if user_id not in await self.present(group_id):
-            await self._redis.hdel(self._key(group_id, "since"), str(user_id))
+        if user_id in await self.present(group_id):
+            return False
+        await self._redis.hdel(self._key(group_id, "since"), str(user_id))
+        return True
 
     async def refresh(self, entries: list[tuple[int, int, str]], idle_end_s: float) -> None:
         """Keep (group, user, connection) entries present, and their groups alive."""

@@ -47,9 +47,9 @@ class HubListener(Protocol):
     async def refresh_groups(self, entries: list[tuple[int, int, str]]) -> None:
         """Keep (group, user, connection) present in their groups."""
 
-    def group_frame(self, stream: int) -> None:
-        """A ``group`` frame (the group's row or members changed) arrived on a group's stream
-        that connections here follow."""
+    def group_frame(self, stream: int, view: object) -> None:
+        """A ``group`` frame arrived on a group's stream that connections here follow; ``view``
+        is its Group (the group's rows, or who is present, the votes or the playback, changed)."""
 
 
 class Hub:
@@ -181,7 +181,7 @@ class Hub:
         frame = msgpack.unpackb(body, raw=False)
         frame["seq"] = seq
         if frame.get("type") == "group":
-            self._listener.group_frame(stream)
+            self._listener.group_frame(stream, frame.get("group"))
         exiting = frame.pop("exit_users", None)
         if exiting is not None:
             self._exit(conns, seq, frame, set(exiting))

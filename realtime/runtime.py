@@ -74,10 +74,10 @@ class Realtime:
             self.rows.forget(group_id)
         await self.stream.resync(conn)
 
-    def group_frame(self, stream: int) -> None:
+    def group_frame(self, stream: int, view: object) -> None:
         group_id = stream_group(stream)
         if group_id is not None:
-            self.rows.forget(group_id)
+            self.rows.heard(group_id, view)
 
     async def group_exit(self, conn: Connection, status: str, view: dict[str, Any] | None) -> None:
         await self.groups.exit(conn, status, view)

@@ -5,9 +5,12 @@ from __future__ import annotations
 import asyncio
 from typing import Any
 
+import msgpack
 import pytest
 
 from app.errors import ApiError
+from app.fanout import GroupLive
+from app.groups import group_json
 from app.state import AppState
 from app.store import groups, users
 from realtime.group_rows import GroupRowCache
@@ -90,3 +93,38 @@ async def test_rows_are_read_again_after_their_time(state: AppState) -> None:
     await rows.get(gid)
     assert rows.reads == 2
     assert await rows.get(10**12) is None
+
+
+async def _frame_view(state: AppState, gid: int, present: set[int], votes: dict[str, Any] | None) -> Any:
+    """The Group of a group frame, as an instance hears it: rendered, packed and unpacked."""
+    group = await groups.by_id(state.db, gid)
+    assert group is not None
+    live = GroupLive(frozenset(present), {}, None, votes)
+    return msgpack.unpackb(msgpack.packb(group_json(group, await groups.members(state.db, gid), live)),
+                           raw=False)
+
+
+async def test_a_frame_of_votes_or_presence_keeps_the_rows_a_change_drops_them(state: AppState) -> None:
+    gid, host = await _group(state)
+    guest = await _user(state)
+    await groups.join(state.db, gid, guest)
+    rows = GroupRowCache(state.db)
+    await rows.get(gid)
+    rows.heard(gid, await _frame_view(state, gid, {host, guest}, None))  # both came present
+    rows.heard(gid, await _frame_view(state, gid, {host}, {"track_id": 7, "votes": 1, "needed": 1}))
+    await rows.member_group(gid, guest)
+    assert rows.reads == 1
+    await groups.set_host(state.db, gid, guest)
+    rows.heard(gid, await _frame_view(state, gid, {host, guest}, None))
+    assert (await rows.get(gid)).group.host_id == guest  # type: ignore[union-attr]
+    assert rows.reads == 2
+
+
+async def test_a_frame_that_is_not_a_group_view_drops_the_rows(state: AppState) -> None:
+    gid, _ = await _group(state)
+    rows = GroupRowCache(state.db)
+    await rows.get(gid)
+    rows.heard(gid, None)
+    await rows.get(gid)
+    assert rows.reads == 2
+

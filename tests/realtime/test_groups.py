@@ -91,6 +91,29 @@ async def test_start_and_join_by_code_with_roles_presence_and_refusals(cluster: 
         assert seqs_increase(tab)
 
 
+async def test_a_member_who_comes_or_goes_changes_the_queue_at_once(cluster: Cluster) -> None:
+    """Arriving (a first connection following the group) and leaving (the last one closed) each
+    recompute the group's queue for the company present, before anyone reacts to a track."""
+    group, people = await start_group(cluster)
+    (_, host), (guest_id, guest), _ = people
+
+    def by_company(frame: dict[str, Any]) -> bool:
+        return frame.get("group_id") == group["id"] and frame.get("reason") == "Someone joined or left"
+
+    async with following(cluster.a.ws, host, group["id"]) as (host_tab, _):
+        await host_tab.expect("queue", by_company)  # the host's own arrival
+        async with following(cluster.b.ws, guest, group["id"]):
+            await host_tab.expect("queue", by_company)
+            # A second tab of someone already present changes nothing.
+            async with following(cluster.b.ws, guest, group["id"]):
+                extra = [f for f in await host_tab.quiet(1.0) if f["type"] == "queue" and by_company(f)]
+                assert extra == []
+        # The guest's last tab closed: they are away, then the queue is for the host alone.
+        await host_tab.expect("group", lambda f: not next(m["present"] for m in f["group"]["members"]
+                                                          if m["user"]["id"] == guest_id))
+        await host_tab.expect("queue", by_company)
+
+
 async def test_a_full_group_refuses_the_next_member(cluster: Cluster) -> None:
     group, _ = await start_group(cluster)
     conn = await asyncpg.connect(DATABASE_URL)
@@ -119,10 +142,10 @@ async def test_every_member_steers_one_queue_across_instances(cluster: Cluster) 
         # A guest's like reaches every member's queue.
         liked = first["tracks"][0]["id"]
         await tab_1.send({"type": "feedback", "track_id": liked, "action": "like", "ref": "like-1"})
-        for tab in (tab_h, tab_1, tab_2):
-            changed = await tab.expect("queue",
-                                       lambda f: f.get("group_id") == gid and f["seq"] > first["seq"])
-            assert changed["reason"] == "Tuned toward what you liked"
+        for tab in (tab_h, tab_1, tab_2):  # (the members' arrivals brought queue frames of their own)
+            changed = await tab.expect("queue", lambda f: f.get("group_id") == gid
+                                       and f["reason"] == "Tuned toward what you liked")
+            assert changed["seq"] > first["seq"]
         # A member puts a track next: first in line, attributed to them.
         pick = first["tracks"][-1]["id"]
         await tab_2.send({"type": "queue_add", "track_id": pick, "ref": "add"})
