@@ -8,9 +8,11 @@ nothing here knows it exists.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import time
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
+from contextlib import asynccontextmanager
 from datetime import UTC, datetime
 
 import asyncpg
@@ -58,6 +60,49 @@ async def _guarded(hook: FeedbackHook, state: AppState, event: Event) -> None:
         log.exception("a feedback hook failed for event %d", event.id)
 
 
+@asynccontextmanager
+async def feedback_recorded(
+    state: AppState,
+    user_id: int,
+    track_id: int,
+    action: str,
+    position_ms: int | None,
+    ref: str | None,
+    group_id: int | None = None,
+) -> AsyncIterator[tuple[Event | None, bool]]:
+    """Store the event (idempotent on ref) and yield (event, created) while its commit is under
+    way (app.store.events.recording: why); the exit returns once it is durable. A like of a
+    liked track (or an unlike of one not liked) changes nothing: (None, False).
+
+    A new event of the listener's own session is published to it before the block, so their
+    queue changes without waiting for the disk; one made in a listening group carries the group
+    and steers the group's queue, which is the block's job (realtime/group_live.py). Quick Mix
+    caches fall away and the feedback hooks run once the event is durable: a mix computed from
+    PostgreSQL in between must not be kept as the new one."""
+    async with contextlib.AsyncExitStack() as stack:
+        try:
+            # The foreign key answers "does the track exist" in the same round trip as the insert.
+            recorded = await stack.enter_async_context(
+                events.recording(state.db, user_id, track_id, action, position_ms, ref, group_id))
+        except asyncpg.ForeignKeyViolationError as exc:
+            if "track" not in (exc.constraint_name or ""):
+                raise
+            raise ApiError(404, "track_not_found", f"no track with id {track_id}") from None
+        event, created = recorded.event, recorded.created
+        if created and event is not None and group_id is None:
+            await state.fanout.feedback(user_id, event)
+        try:
+            yield event, created
+        finally:
+            # Also when the block failed: the event is stored all the same (as before the block
+            # existed), so what follows a stored event follows it. Not when the commit failed.
+            await recorded.durable()
+            if created and event is not None:
+                if action in TASTE:
+                    await quickmix_cache.bump_profile(state, user_id)
+                _run_hooks(state, event)
+
+
 async def record_feedback(
     state: AppState,
     user_id: int,
@@ -67,25 +112,10 @@ async def record_feedback(
     ref: str | None,
     group_id: int | None = None,
 ) -> tuple[Event | None, bool]:
-    """Store the event (idempotent on ref) and publish it when it is new. A like of a liked
-    track (or an unlike of one not liked) changes nothing: (None, False). An event made in a
-    listening group carries it and steers the group's queue (the caller's job), not the
-    listener's own session."""
-    try:
-        # The foreign key answers "does the track exist" in the same round trip as the insert.
-        event, created = await events.record(state.db, user_id, track_id, action, position_ms, ref,
-                                             group_id)
-    except asyncpg.ForeignKeyViolationError as exc:
-        if "track" not in (exc.constraint_name or ""):
-            raise
-        raise ApiError(404, "track_not_found", f"no track with id {track_id}") from None
-    if created and event is not None:
-        if action in TASTE:
-            await quickmix_cache.bump_profile(state, user_id)
-        if group_id is None:
-            await state.fanout.feedback(user_id, event)
-        _run_hooks(state, event)
-    return event, created
+    """feedback_recorded with nothing more to do before the event is durable."""
+    async with feedback_recorded(state, user_id, track_id, action, position_ms, ref, group_id) as outcome:
+        pass
+    return outcome
 
 
 async def change_mood(state: AppState, user_id: int, spec: MoodSpec) -> StoredMood:

@@ -31,7 +31,7 @@ from redis.exceptions import RedisError
 from app import groups as group_rules
 from app.errors import ApiError
 from app.fanout import GroupLive
-from app.listening import record_feedback
+from app.listening import feedback_recorded, record_feedback
 from app.moods_input import checked_mood_spec
 from app.state import AppState
 from app.store import groups
@@ -319,26 +319,31 @@ class GroupLiveService:
     ) -> None:
         ref = None if frame.ref is None else str(frame.ref)
         try:
-            event, created = await record_feedback(self._state, conn.user_id, frame.track_id, frame.action,
-                                                   frame.position_ms, ref, group.id)
-        except ApiError as exc:
+            # The group's queue changes while the event's commit is under way; the ack waits for it.
+            async with feedback_recorded(self._state, conn.user_id, frame.track_id, frame.action,
+                                         frame.position_ms, ref, group.id) as (event, created):
+                if created and event is not None:
+                    await self._steer(conn, group, frame, steer)
+        except ApiError as exc:  # an unknown track
             await self._error(conn, exc.code, exc.message, frame.ref, text)
             return
-        if created and event is not None:
-            stream = group_stream(group.id)
-            playback = await self.gstate.note_and_playback(group.id, conn.user_id, frame.track_id,
-                                                           frame.action)
-            playing = playback is not None and playback.track_id == frame.track_id
-            advance = voted = False
-            if frame.action in SKIPPING and playing:
-                voted = not steer
-                advance = steer or await self._vote_passes(conn, group, playback)
-            if await self._queues.apply(stream, frame.track_id, frame.action, advance) is None:
-                await self._queues.rebuild(stream)
-                await self._queues.apply(stream, frame.track_id, frame.action, advance)
-            if voted:  # once the recompute is asked for: it need not wait for the view's reads
-                await self.publish_group(group.id)
         await self._ack(conn, frame.ref, text)
+
+    async def _steer(self, conn: Connection, group: GroupRow, frame: Feedback, steer: bool) -> None:
+        """A member's new feedback on the group's queue: noted as theirs, a skip of what plays
+        counted as a vote (or, from whoever steers, obeyed), and the queue recomputed."""
+        stream = group_stream(group.id)
+        playback = await self.gstate.note_and_playback(group.id, conn.user_id, frame.track_id, frame.action)
+        playing = playback is not None and playback.track_id == frame.track_id
+        advance = voted = False
+        if frame.action in SKIPPING and playing:
+            voted = not steer
+            advance = steer or await self._vote_passes(conn, group, playback)
+        if await self._queues.apply(stream, frame.track_id, frame.action, advance) is None:
+            await self._queues.rebuild(stream)
+            await self._queues.apply(stream, frame.track_id, frame.action, advance)
+        if voted:  # once the recompute is asked for: it need not wait for the view's reads
+            await self.publish_group(group.id)
 
     async def _vote(self, conn: Connection, group: GroupRow) -> None:
         if await self._vote_passes(conn, group):
