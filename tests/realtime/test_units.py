@@ -110,7 +110,7 @@ def test_the_bucket_allows_a_burst_then_the_rate() -> None:
 # -- coalescing ---------------------------------------------------------------------------------
 
 
-async def test_a_lone_event_runs_at_once_and_a_burst_folds_into_one_more_run() -> None:
+async def test_a_lone_event_runs_at_once_and_a_burst_folds_after_the_second() -> None:
     runs: list[tuple[int, str, float]] = []
 
     async def run(user_id: int, reason: str) -> None:
@@ -130,9 +130,35 @@ async def test_a_lone_event_runs_at_once_and_a_burst_folds_into_one_more_run() -
         await asyncio.sleep(0.02)
     await asyncio.sleep(0.2)
     user1 = [r for r in runs if r[0] == 1]
-    assert len(user1) == 2, user1
+    assert [r[1] for r in user1[:2]] == ["skip0", "skip1"], "the first two are answered at once"
+    assert len(user1) == 3, user1
     assert user1[-1][1] == "skip9", "the trailing run carries the latest reason"
     assert [r[1] for r in runs if r[0] == 2] == ["mood"]
+    await coalescer.close()
+
+
+async def test_a_second_event_soon_after_the_first_waits_for_no_window() -> None:
+    """Two members of a group react to one track 5 ms apart: the second is answered as soon as
+    the first run ends, not a window later."""
+    runs: list[tuple[str, float]] = []
+
+    async def run(user_id: int, reason: str) -> None:
+        runs.append((reason, time.monotonic()))
+        await asyncio.sleep(0.01)
+
+    coalescer = Coalescer(run, window_s=0.2)
+    coalescer.poke(1, "like")
+    await asyncio.sleep(0.005)
+    coalescer.poke(1, "skip")  # during the first run
+    await asyncio.sleep(0.05)
+    assert [r for r, _ in runs] == ["like", "skip"]
+    assert runs[1][1] - runs[0][1] < 0.05
+    await asyncio.sleep(0.05)
+    coalescer.poke(1, "complete")  # a third, in the linger after the second: it folds
+    await asyncio.sleep(0.05)
+    assert len(runs) == 2
+    await asyncio.sleep(0.4)
+    assert [r for r, _ in runs] == ["like", "skip", "complete"]
     await coalescer.close()
 
 
