@@ -70,9 +70,9 @@ async def feedback_recorded(
     ref: str | None,
     group_id: int | None = None,
 ) -> AsyncIterator[tuple[Event | None, bool]]:
-    """Store the event (idempotent on ref) and yield (event, created) while its commit is under
-    way (app.store.events.recording: why); the exit returns once it is durable. A like of a
-    liked track (or an unlike of one not liked) changes nothing: (None, False).
+    """Store the event (idempotent on ref) and yield (event, created) before it is durable
+    (app.store.events.recording: why); the exit returns once it is. A like of a liked track (or
+    an unlike of one not liked) changes nothing: (None, False).
 
     A new event of the listener's own session is published to it before the block, so their
     queue changes without waiting for the disk; one made in a listening group carries the group
@@ -95,7 +95,7 @@ async def feedback_recorded(
             yield event, created
         finally:
             # Also when the block failed: the event is stored all the same (as before the block
-            # existed), so what follows a stored event follows it. Not when the commit failed.
+            # existed), so what follows a stored event follows it. Not when the flush failed.
             await recorded.durable()
             if created and event is not None:
                 if action in TASTE:

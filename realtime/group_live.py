@@ -319,7 +319,7 @@ class GroupLiveService:
     ) -> None:
         ref = None if frame.ref is None else str(frame.ref)
         try:
-            # The group's queue changes while the event's commit is under way; the ack waits for it.
+            # The group's queue changes before the event is durable; the ack waits until it is.
             async with feedback_recorded(self._state, conn.user_id, frame.track_id, frame.action,
                                          frame.position_ms, ref, group.id) as (event, created):
                 if created and event is not None:

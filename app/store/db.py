@@ -9,6 +9,8 @@ from typing import Any
 
 import asyncpg
 
+from app.store.wal_flush import WalFlush
+
 
 async def _init_connection(conn: asyncpg.Connection) -> None:
     await conn.set_type_codec("jsonb", encoder=json.dumps, decoder=json.loads, schema="pg_catalog")
@@ -34,6 +36,7 @@ class Database:
         self._min = min_size
         self._max = max_size
         self._pool: asyncpg.Pool | None = None
+        self._flush = WalFlush(self)
 
     async def connect(self, connect_timeout_s: float = 10.0) -> None:
         if self.schema != "public":
@@ -62,7 +65,13 @@ class Database:
             raise RuntimeError("Database.connect() has not run")
         return self._pool
 
+    async def flushed(self) -> None:
+        """Everything this caller committed with synchronous_commit off is durable on return
+        (app/store/wal_flush.py)."""
+        await self._flush.wait()
+
     async def close(self) -> None:
+        await self._flush.close()
         if self._pool is not None:
             await self._pool.close()
             self._pool = None

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
@@ -32,21 +31,22 @@ __all__ = ["ACTIONS", "Event", "chunk_after", "group_latest", "history", "latest
            "recent_track_ids", "recording"]
 
 
-# Commits under way whose callers went away (cancelled): kept until they end, so none is lost.
-_COMMITTING: set[asyncio.Task[None]] = set()
-
-
-@dataclass(frozen=True, slots=True)
 class Recorded:
-    """What ``recording`` yields: the outcome, and its commit to wait for."""
+    """What ``recording`` yields: the outcome, and the wait for it to be durable."""
 
-    event: Event | None
-    created: bool
-    _commit: asyncio.Future[None]
+    __slots__ = ("_db", "_durable", "created", "event")
+
+    def __init__(self, db: Database, event: Event | None, created: bool) -> None:
+        self._db = db
+        self.event = event
+        self.created = created
+        self._durable = False
 
     async def durable(self) -> None:
-        """Wait until the event is durable; raises if the commit failed."""
-        await asyncio.shield(self._commit)
+        """Wait until the event is durable; raises if that failed (PostgreSQL went away)."""
+        if not self._durable:
+            await self._db.flushed()
+            self._durable = True
 
 
 @asynccontextmanager
@@ -59,42 +59,21 @@ async def recording(
     client_ref: str | None,
     group_id: int | None = None,
 ) -> AsyncIterator[Recorded]:
-    """Write one event and yield its outcome (``Recorded``) while its commit is under way; the
-    exit waits for the commit (``Recorded.durable``) and raises if it failed. A repeated
-    client_ref yields the first event, not created. Likes are a state (recsys.actions.VERDICTS):
-    a like of a liked track, or an unlike of one not liked, changes nothing, is not stored, and
-    yields no event.
+    """Write one event and yield its outcome (``Recorded``) before it is durable; the exit
+    waits until it is (``Recorded.durable``) and raises if that failed. A repeated client_ref
+    yields the first event, not created. Likes are a state (recsys.actions.VERDICTS): a like of
+    a liked track, or an unlike of one not liked, changes nothing, is not stored, and yields no
+    event.
 
-    Why the block runs before the event is durable: the commit waits for the write-ahead log's
-    flush, and a busy disk has held that for a quarter of a second (the group benchmark: every
-    insert of a 2-second window ended in the same instant). What must not wait for the disk (a
-    live queue's change) goes in the block; what promises durability (an ack, an HTTP answer)
-    after it. The outcome is already decided when the block runs: the insert, its foreign key
-    and its client_ref conflict ran in the transaction. Should the commit then fail, the exit
-    raises, nothing acks, and the client's retry with the same ref stores it."""
-    conn: asyncpg.Connection = await db.pool.acquire()
-    try:
-        transaction = conn.transaction()
-        await transaction.start()
-        try:
-            outcome = await _insert(conn, user_id, track_id, action, position_ms, client_ref, group_id)
-        except BaseException:
-            await transaction.rollback()
-            raise
-    except BaseException:
-        await db.pool.release(conn)
-        raise
-
-    async def commit() -> None:
-        try:
-            await transaction.commit()
-        finally:
-            await db.pool.release(conn)
-
-    committing = asyncio.ensure_future(commit())
-    _COMMITTING.add(committing)
-    committing.add_done_callback(_COMMITTING.discard)
-    recorded = Recorded(*outcome, committing)
+    The insert commits without waiting for the write-ahead log's flush, and the exit waits for
+    a flush (app/store/wal_flush.py: why). What must not wait for the disk (a live queue's
+    change) goes in the block; what promises durability (an ack, an HTTP answer) after it.
+    The event is visible to other queries from the block on. Should the flush fail (the server
+    went away), the exit raises, nothing acks, and the client's retry with the same ref finds
+    the event, or stores it when it was lost."""
+    async with db.pool.acquire() as conn:
+        recorded = Recorded(db, *await _insert(conn, user_id, track_id, action, position_ms, client_ref,
+                                               group_id))
     try:
         yield recorded
     finally:
@@ -114,6 +93,8 @@ async def _insert(
         f"""
         INSERT INTO listening_events (user_id, track_id, action, position_ms, client_ref, group_id)
         SELECT $1, $2, $3, $4, $5, $7
+        -- This statement's own transaction commits without waiting for the flush (recording).
+        FROM (SELECT set_config('synchronous_commit', 'off', true)) AS asynchronous_commit
         WHERE NOT $3 = ANY($6::text[]) OR $3 <> coalesce((
             SELECT action FROM listening_events
             WHERE user_id = $1 AND track_id = $2 AND action = ANY($6::text[])

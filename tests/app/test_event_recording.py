@@ -1,5 +1,6 @@
-"""An event's outcome is acted on while its commit is under way (app.store.events.recording),
-on the real PostgreSQL: what the block sees, what the exit promises, and what failures leave."""
+"""An event's outcome is acted on before it is durable (app.store.events.recording) and many
+waiters share one flush of the write-ahead log (app.store.wal_flush), on the real PostgreSQL:
+what the block sees, what the exit promises, and what failures leave."""
 
 from __future__ import annotations
 
@@ -12,6 +13,7 @@ import pytest
 from app.state import AppState
 from app.store import events, users
 from app.store.db import Database
+from app.store.wal_flush import WalFlush
 from tests.conftest import unique_name
 
 
@@ -39,6 +41,7 @@ async def test_the_outcome_is_known_in_the_block_and_the_exit_returns_once_it_is
     user, track = await _user_and_track(db)
     async with events.recording(db, user, track, "skip", 1000, "r1") as recorded:
         assert recorded.created and recorded.event is not None and recorded.event.action == "skip"
+        assert await _stored(db, user) == ["skip"], "committed (not yet flushed): others see it"
     assert await _stored(db, user) == ["skip"]
 
 
@@ -100,3 +103,32 @@ async def test_an_unknown_track_is_refused_and_stores_nothing(state: AppState) -
         async with events.recording(db, user, 10**12, "like", None, "f"):
             pytest.fail("the block must not run")
     assert await _stored(db, user) == []
+
+
+async def test_waiters_together_share_flushes_and_each_gets_one_that_began_after_it(state: AppState) -> None:
+    db = state.db
+    flush = WalFlush(db)
+    await asyncio.gather(*(flush.wait() for _ in range(50)))
+    assert 1 <= flush.flushes <= 2, "fifty waiters, one flush (and a second for those who came during it)"
+    before = flush.flushes
+    first = asyncio.ensure_future(flush.wait())
+    await asyncio.sleep(0)  # its flush has begun
+    second = asyncio.ensure_future(flush.wait())  # came after: the running flush may predate it
+    await asyncio.gather(first, second)
+    assert flush.flushes == before + 2
+    await flush.close()
+
+
+async def test_a_flush_that_fails_reaches_every_waiter_and_a_later_one_is_tried_again(
+        state: AppState) -> None:
+    db = Database(state.db.url, state.db.schema)
+    await db.connect()
+    await db.close()  # PostgreSQL gone, as far as this pool knows
+    flush = WalFlush(db)
+    results = await asyncio.gather(flush.wait(), flush.wait(), return_exceptions=True)
+    assert all(isinstance(r, RuntimeError) for r in results), results
+    await db.connect()
+    await flush.wait()
+    assert flush.flushes == 1
+    await flush.close()
+    await db.close()
