@@ -12,8 +12,9 @@ import contextlib
 import logging
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
-from contextlib import asynccontextmanager
+from contextlib import AbstractAsyncContextManager, asynccontextmanager
 from datetime import UTC, datetime
+from typing import ParamSpec, TypeVar
 
 import asyncpg
 
@@ -37,6 +38,8 @@ FeedbackHook = Callable[[AppState, Event], Awaitable[None]]
 _HOOKS = "feedback_hooks"
 _HOOK_TASKS = "feedback_hook_tasks"
 log = logging.getLogger("musicrec.listening")
+P = ParamSpec("P")
+T = TypeVar("T")
 
 
 def add_feedback_hook(state: AppState, hook: FeedbackHook) -> None:
@@ -103,19 +106,19 @@ async def feedback_recorded(
                 _run_hooks(state, event)
 
 
-async def record_feedback(
-    state: AppState,
-    user_id: int,
-    track_id: int,
-    action: str,
-    position_ms: int | None,
-    ref: str | None,
-    group_id: int | None = None,
-) -> tuple[Event | None, bool]:
-    """feedback_recorded with nothing more to do before the event is durable."""
-    async with feedback_recorded(state, user_id, track_id, action, position_ms, ref, group_id) as outcome:
-        pass
-    return outcome
+def _settled(recording: Callable[P, AbstractAsyncContextManager[T]]) -> Callable[P, Awaitable[T]]:
+    """The awaitable form of a recording context, for callers with nothing to do before the
+    outcome is durable."""
+
+    async def settled(*args: P.args, **kwargs: P.kwargs) -> T:
+        async with recording(*args, **kwargs) as outcome:
+            return outcome
+
+    return settled
+
+
+# feedback_recorded, returning (event, created) once the event is durable.
+record_feedback = _settled(feedback_recorded)
 
 
 async def change_mood(state: AppState, user_id: int, spec: MoodSpec) -> StoredMood:
