@@ -53,7 +53,7 @@ _REASONS = {
     "catalog": "The catalog is ready",
     "library": "A music library went offline or came back",
     "queue_add": "A track was put next",
-    "members": "Someone joined or left",
+    "members": "Updated for who is here",
 }
 
 

@@ -98,7 +98,7 @@ async def test_a_member_who_comes_or_goes_changes_the_queue_at_once(cluster: Clu
     (_, host), (guest_id, guest), _ = people
 
     def by_company(frame: dict[str, Any]) -> bool:
-        return frame.get("group_id") == group["id"] and frame.get("reason") == "Someone joined or left"
+        return frame.get("group_id") == group["id"] and frame.get("reason") == "Updated for who is here"
 
     async with following(cluster.a.ws, host, group["id"]) as (host_tab, _):
         await host_tab.expect("queue", by_company)  # the host's own arrival
