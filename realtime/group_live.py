@@ -161,8 +161,7 @@ class GroupLiveService:
                 previous = stream_group(conn.stream)
                 await self._switch(conn, stream)
                 if previous is not None:  # it followed another group until now
-                    if await self.gstate.exit(previous, conn.user_id, conn.id):
-                        self._queues.request(group_stream(previous), "members")
+                    await self._leave(previous, conn)
                     await self.publish_group(previous)
                 arrived = await self.gstate.enter(group.id, conn.user_id, conn.id, self._idle_s)
             # The queue first: its fresh seq is above everything the group published before, so
@@ -188,8 +187,7 @@ class GroupLiveService:
         try:
             if group_id is not None:
                 await self._switch(conn, conn.user_id)
-                if await self.gstate.exit(group_id, conn.user_id, conn.id):
-                    self._queues.request(group_stream(group_id), "members")
+                await self._leave(group_id, conn)
                 with contextlib.suppress(RedisError, OSError):
                     await self.publish_group(group_id)
             await self._stream.send_queue(conn, conn.user_id, notice)
@@ -220,9 +218,16 @@ class GroupLiveService:
         if group_id is None:
             return
         with contextlib.suppress(RedisError, OSError):
-            if await self.gstate.exit(group_id, conn.user_id, conn.id):
+            if await self._leave(group_id, conn):
                 await self.publish_group(group_id)
-                self._queues.request(group_stream(group_id), "members")
+
+    async def _leave(self, group_id: int, conn: Connection) -> bool:
+        """This connection no longer follows the group; True when its user is now away, and
+        then the group's queue is recomputed for those still present."""
+        away = await self.gstate.exit(group_id, conn.user_id, conn.id)
+        if away:
+            self._queues.request(group_stream(group_id), "members")
+        return away
 
     async def _switch(self, conn: Connection, stream: int) -> None:
         await self._hub.detach(conn)

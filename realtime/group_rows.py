@@ -59,6 +59,13 @@ class GroupRows:
     group: GroupRow
     members: list[Member]
     read_at: float
+    shown: dict[str, Any]  # rows_of_view of the Group they render, as a frame carries it
+
+    @classmethod
+    def read(cls, group: GroupRow, members: list[Member]) -> GroupRows:
+        view = group_json(group, members, GroupLive())
+        shown = rows_of_view(msgpack.unpackb(msgpack.packb(view, use_bin_type=True), raw=False))
+        return cls(group, members, time.monotonic(), shown)
 
     def member(self, user_id: int) -> Member | None:
         return next((m for m in self.members if m.user_id == user_id), None)
@@ -97,14 +104,10 @@ class GroupRowCache:
 
     def heard(self, group_id: int, view: object) -> None:
         """A group frame with this Group arrived: the kept rows stay only when it shows the same
-        rows (compared as the frame carries them: through MessagePack)."""
+        rows (``GroupRows.shown``, rendered once when they were read)."""
         kept = self._kept.get(group_id)
-        if kept is None or group_id in self._loads or not isinstance(view, dict):
-            self.forget(group_id)
-            return
-        mine = msgpack.unpackb(msgpack.packb(group_json(kept.group, kept.members, GroupLive()),
-                                             use_bin_type=True), raw=False)
-        if rows_of_view(mine) != rows_of_view(view):
+        if (kept is None or group_id in self._loads or not isinstance(view, dict)
+                or rows_of_view(view) != kept.shown):
             self.forget(group_id)
 
     def forget(self, group_id: int) -> None:
@@ -131,8 +134,7 @@ class GroupRowCache:
         group = await groups.by_id(self._db, group_id)
         if group is None:
             return None
-        rows = GroupRows(group, await groups.members(self._db, group_id) if group.live else [],
-                         time.monotonic())
+        rows = GroupRows.read(group, await groups.members(self._db, group_id) if group.live else [])
         if (self._epoch, self._generation.get(group_id, 0)) == started:
             self._kept[group_id] = rows
             while len(self._kept) > ROWS_KEPT:
