@@ -218,16 +218,15 @@ class GroupLiveService:
         if group_id is None:
             return
         with contextlib.suppress(RedisError, OSError):
-            if await self._leave(group_id, conn):
-                await self.publish_group(group_id)
+            if await self.gstate.exit(group_id, conn.user_id, conn.id):
+                await self.publish_group(group_id)  # the others see them away first
+                self._queues.request(group_stream(group_id), "members")
 
-    async def _leave(self, group_id: int, conn: Connection) -> bool:
-        """This connection no longer follows the group; True when its user is now away, and
-        then the group's queue is recomputed for those still present."""
-        away = await self.gstate.exit(group_id, conn.user_id, conn.id)
-        if away:
+    async def _leave(self, group_id: int, conn: Connection) -> None:
+        """This connection no longer follows the group; when its user is now away, the group's
+        queue is recomputed for those still present."""
+        if await self.gstate.exit(group_id, conn.user_id, conn.id):
             self._queues.request(group_stream(group_id), "members")
-        return away
 
     async def _switch(self, conn: Connection, stream: int) -> None:
         await self._hub.detach(conn)
